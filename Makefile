@@ -1,0 +1,47 @@
+# The book's commands. `make book` builds the site, `make test` runs every
+# test, `make lab` opens the chapters in JupyterLab. Each creates the virtual
+# environment .venv (Python 3.11, pinned versions) on first use.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+# Let the site build and the tests run offline and without touching $HOME.
+export MPLBACKEND := Agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+.PHONY: book test lab env clean clean-book help
+
+help:
+	@echo "make book   build the site (executes every notebook) into _build/html"
+	@echo "make test   unit, property and doctests of semlib, book checks, every notebook (nbval)"
+	@echo "make lab    open the chapters in JupyterLab"
+	@echo "make clean  remove the build folder and the environment"
+
+env: $(STAMP)
+
+$(STAMP): requirements/lock.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else print("warning: the lock file was made for Python 3.11, this is %d.%d" % v))'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet -r requirements/lock.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@echo
+	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lab: $(STAMP)
+	$(BIN)/python -m pip install --quiet -r requirements/lab.txt
+	$(BIN)/jupyter lab chapters/
+
+clean-book:
+	rm -rf _build
+
+clean: clean-book
+	rm -rf $(VENV)

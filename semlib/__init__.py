@@ -1,0 +1,16 @@
+"""semlib: the shared code of the executable companion to Bai,
+"Forget BIT, It is All about TOKEN: Towards Semantic Information Theory for LLMs".
+
+One module per concept of the paper; import them by name::
+
+    from semlib import info, directed
+    from semlib.device import get_device, by_scale
+
+Natural logarithms (nats) throughout; ``base=2`` gives bits.
+"""
+
+from . import device, directed, info, plot
+
+__all__ = ["info", "directed", "device", "plot", "__version__"]
+
+__version__ = "0.1.0"

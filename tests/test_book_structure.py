@@ -1,0 +1,101 @@
+"""The book's structure: table of contents, notebooks, bibliography, paper numbering."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = ROOT / "chapters"
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return files
+
+
+def page_files() -> list[Path]:
+    return sorted(
+        p
+        for p in CHAPTERS.rglob("*")
+        if p.suffix in {".md", ".ipynb"} and ".ipynb_checkpoints" not in p.parts
+    )
+
+
+def notebooks() -> list[Path]:
+    return [p for p in page_files() if p.suffix == ".ipynb"]
+
+
+def test_every_toc_entry_exists_once():
+    files = toc_files()
+    assert len(files) == len(set(files)), "a page is listed twice in _toc.yml"
+    for entry in files:
+        candidates = [ROOT / f"{entry}.md", ROOT / f"{entry}.ipynb"]
+        assert sum(c.exists() for c in candidates) == 1, f"_toc.yml lists {entry!r}, which has no single .md/.ipynb"
+
+
+def test_every_page_is_in_the_toc():
+    listed = set(toc_files())
+    orphans = [str(p.relative_to(ROOT)) for p in page_files() if str(p.relative_to(ROOT).with_suffix("")) not in listed]
+    assert not orphans, f"pages not in _toc.yml (the site would never show them): {orphans}"
+
+
+@pytest.mark.parametrize("nb_path", notebooks(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebook_is_committed_clean_and_checks_something(nb_path):
+    nb = json.loads(nb_path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), (
+        "commit notebooks without outputs (the build executes them)"
+    )
+    source = "\n".join("".join(c["source"]) for c in code)
+    assert re.search(r"^\s*assert\b", source, re.M), "a chapter notebook needs at least one check cell (assert)"
+    assert not re.search(r"""(device\(\s*['"]cuda|\.to\(\s*['"]cuda|\.cuda\(\))""", source), (
+        "pick the device with semlib.device.get_device(), never name cuda"
+    )
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+def test_bibliography_holds_every_reference_of_the_paper():
+    text = (ROOT / "references.bib").read_text()
+    numbers = [int(n) for n in re.findall(r"^% \[(\d+)\]\s*$", text, re.M)]
+    assert numbers == list(range(1, 102)), "references.bib must carry the paper's references [1]..[101] in order"
+    keys = re.findall(r"^@\w+\{([^,]+),", text, re.M)
+    assert len(keys) == len(set(keys)), "duplicate BibTeX keys"
+
+
+def test_citations_resolve():
+    keys = set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "references.bib").read_text(), re.M))
+    cited = set()
+    for page in page_files():
+        text = page.read_text()
+        for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text):
+            cited.update(k.strip() for k in group.split(","))
+    missing = sorted(cited - keys)
+    assert not missing, f"cited but not in references.bib: {missing}"
+
+
+def test_paper_labels_are_stated_once():
+    seen: dict[str, str] = {}
+    for page in page_files():
+        for label in re.findall(r":label:\s*(paper-(?:def|thm|lem|cor|rem)-\d+)", page.read_text()):
+            assert label not in seen, f"{label} is stated in {seen[label]} and {page.name}"
+            seen[label] = page.name
+        for label in re.findall(r"\$\$\s*\((paper-eq-\d+)\)", page.read_text()):
+            assert label not in seen, f"{label} is labelled in {seen[label]} and {page.name}"
+            seen[label] = page.name

@@ -1,0 +1,52 @@
+"""A check cell that cannot fail is a defect: show that the chapter's checks bite.
+
+We take the directed-information chapter, slip in a plausible bug -- directed
+information computed as printed in the density of Definition 4, i.e. with
+*all* inputs in the conditioning, which turns it into mutual information --
+and run the notebook under nbval exactly as CI does. It must fail.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTER = ROOT / "chapters" / "02_preliminaries" / "directed_information.ipynb"
+
+BUG = '''
+import semlib.directed as _d
+import semlib.info as _i
+def _buggy_directed_information(p, x_axes, y_axes, delay=0, base=None):
+    return _i.mutual_information(p, tuple(x_axes), tuple(y_axes), base=base)
+_d.directed_information = _buggy_directed_information
+'''
+
+
+def _run_nbval(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q", "-o", "addopts=", str(path)],
+        capture_output=True,
+        text=True,
+        cwd=path.parent,
+        timeout=600,
+    )
+
+
+@pytest.mark.slow
+def test_a_broken_check_fails_the_notebook(tmp_path):
+    nb = json.loads(CHAPTER.read_text())
+    first_code = next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code")
+    nb["cells"].insert(
+        first_code + 1, {"cell_type": "code", "metadata": {}, "source": BUG, "outputs": [], "execution_count": None,
+                         "id": "injected-bug"}
+    )
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text(json.dumps(nb))
+    result = _run_nbval(broken)
+    assert result.returncode != 0, "the notebook's checks did not notice a wrong directed information"
+    assert "AssertionError" in result.stdout
