@@ -3,14 +3,14 @@
 
 One module per concept of the paper; import them by name::
 
-    from semlib import info, directed
+    from semlib import info, directed, granger
     from semlib.device import get_device, by_scale
 
 Natural logarithms (nats) throughout; ``base=2`` gives bits.
 """
 
-from . import device, directed, info, plot
+from . import device, directed, granger, info, plot
 
-__all__ = ["info", "directed", "device", "plot", "__version__"]
+__all__ = ["info", "directed", "granger", "device", "plot", "__version__"]
 
 __version__ = "0.1.0"
