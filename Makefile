@@ -10,12 +10,15 @@ STAMP  := $(VENV)/.installed-stamp
 export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test lab env clean clean-book help
+.PHONY: book test lab env clean clean-book help bench student book-course
 
 help:
 	@echo "make book   build the site (executes every notebook) into _build/html"
 	@echo "make test   unit, property and doctests of semlib, book checks, every notebook (nbval)"
 	@echo "make lab    open the chapters in JupyterLab"
+	@echo "make bench  time semlib against the peer libraries (dit) on identical inputs"
+	@echo "make student       write student notebooks (solutions replaced by stubs) to _build/student"
+	@echo "make book-course   build the site without solutions into _build/course/_build/html"
 	@echo "make clean  remove the build folder and the environment"
 
 env: $(STAMP)
@@ -39,6 +42,20 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements/lab.txt
 	$(BIN)/jupyter lab chapters/
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.run
+
+student: $(STAMP)
+	$(BIN)/python tools/student_notebooks.py --out _build/student
+
+# The course site: same book, solutions left out of the pages, the search index and the
+# downloadable sources (sphinx-exercise's hide_solutions plus _ext/hide_gated_solutions.py).
+book-course: $(STAMP)
+	@mkdir -p _build/course
+	$(BIN)/python -c "import os, yaml; c = yaml.safe_load(open('_config.yml')); ext = os.path.abspath('_ext'); s = c['sphinx']; s['local_extensions'] = dict.fromkeys([*s['local_extensions'], 'hide_gated_solutions'], ext); s['config'].update(hide_solutions=True, html_copy_source=False); c['html']['use_download_button'] = False; yaml.safe_dump(c, open('_build/course/_config.yml', 'w'), sort_keys=False, allow_unicode=True)"
+	$(BIN)/jupyter-book build . --config _build/course/_config.yml --path-output _build/course --warningiserror --nitpick --keep-going
+	@echo "The course site (no solutions) is in _build/course/_build/html"
 
 clean-book:
 	rm -rf _build

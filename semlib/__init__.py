@@ -9,8 +9,8 @@ One module per concept of the paper; import them by name::
 Natural logarithms (nats) throughout; ``base=2`` gives bits.
 """
 
-from . import device, directed, granger, info, plot
+from . import device, directed, granger, info, plot, rate_distortion
 
-__all__ = ["info", "directed", "granger", "device", "plot", "__version__"]
+__all__ = ["info", "directed", "granger", "rate_distortion", "device", "plot", "__version__"]
 
 __version__ = "0.1.0"
