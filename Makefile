@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: book test lab env clean clean-book help bench student book-course
+.PHONY: book test lab env clean clean-book help bench student book-course pdf
 
 help:
 	@echo "make book   build the site (executes every notebook) into _build/html"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench  time semlib against the peer libraries (dit) on identical inputs"
 	@echo "make student       write student notebooks (solutions replaced by stubs) to _build/student"
 	@echo "make book-course   build the site without solutions into _build/course/_build/html"
+	@echo "make pdf    the whole book as a PDF (needs TeX Live, see README) in _build/latex/book.pdf"
 	@echo "make clean  remove the build folder and the environment"
 
 env: $(STAMP)
@@ -56,6 +57,13 @@ book-course: $(STAMP)
 	$(BIN)/python -c "import os, yaml; c = yaml.safe_load(open('_config.yml')); ext = os.path.abspath('_ext'); s = c['sphinx']; s['local_extensions'] = dict.fromkeys([*s['local_extensions'], 'hide_gated_solutions'], ext); s['config'].update(hide_solutions=True, html_copy_source=False); c['html']['use_download_button'] = False; yaml.safe_dump(c, open('_build/course/_config.yml', 'w'), sort_keys=False, allow_unicode=True)"
 	$(BIN)/jupyter-book build . --config _build/course/_config.yml --path-output _build/course --warningiserror --nitpick --keep-going
 	@echo "The course site (no solutions) is in _build/course/_build/html"
+
+# The PDF goes through XeLaTeX. System packages (Debian/Ubuntu):
+#   apt-get install latexmk texlive-xetex texlive-latex-extra texlive-fonts-recommended \
+#                   texlive-fonts-extra texlive-plain-generic fonts-freefont-otf
+pdf: $(STAMP)
+	$(BIN)/jupyter-book build . --builder pdflatex
+	@echo "The PDF is _build/latex/book.pdf"
 
 clean-book:
 	rm -rf _build
