@@ -9,8 +9,18 @@ One module per concept of the paper; import them by name::
 Natural logarithms (nats) throughout; ``base=2`` gives bits.
 """
 
-from . import device, directed, granger, info, plot, rate_distortion
+from . import device, directed, fisher, granger, info, plot, rate_distortion, reward
 
-__all__ = ["info", "directed", "granger", "rate_distortion", "device", "plot", "__version__"]
+__all__ = [
+    "info",
+    "directed",
+    "rate_distortion",
+    "granger",
+    "fisher",
+    "reward",
+    "device",
+    "plot",
+    "__version__",
+]
 
 __version__ = "0.1.0"
