@@ -9,7 +9,7 @@ One module per concept of the paper; import them by name::
 Natural logarithms (nats) throughout; ``base=2`` gives bits.
 """
 
-from . import device, directed, fisher, granger, info, plot, rate_distortion, reward
+from . import device, directed, fisher, flow, granger, info, models, plot, rate_distortion, reward
 
 __all__ = [
     "info",
@@ -18,6 +18,8 @@ __all__ = [
     "granger",
     "fisher",
     "reward",
+    "models",
+    "flow",
     "device",
     "plot",
     "__version__",
