@@ -24,12 +24,13 @@ chapter *Semantic information flow* (§III-D of the paper).
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, NamedTuple
 
 import torch
 
 from .models import TokenSource
-from .rate_distortion import CapacityResult, channel_capacity
+from .rate_distortion import CapacityResult, ConvergenceWarning, channel_capacity
 
 __all__ = [
     "flow_increments",
@@ -40,6 +41,8 @@ __all__ = [
     "freedman_bound",
     "mc_mean",
     "semantic_information_capacity",
+    "RewardCapacityResult",
+    "reward_capacity_curve",
 ]
 
 
@@ -165,12 +168,184 @@ def mc_mean(x: torch.Tensor, dim: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     return x.mean(dim), x.std(dim) / math.sqrt(n)
 
 
-def semantic_information_capacity(source: TokenSource, *, base: float | None = None, **kwargs: Any) -> CapacityResult:
-    r"""Semantic information capacity (paper Definition 9, Eq. 32, without the reward constraint).
+class RewardCapacityResult(NamedTuple):
+    r"""Semantic information capacity under a reward constraint (Definition 9 with :math:`\mathbb E\,w \ge W`).
 
-    :math:`\max_{P(S)} I(S \to U_{n+1:T}) = \max_{P(S)} I(S; U_{n+1:T})` (the whole prompt
-    is known at every step), the capacity of the channel :math:`W(u_{n+1:T}\mid s)`,
-    computed by :func:`semlib.rate_distortion.channel_capacity` (Blahut–Arimoto).
+    Attributes
+    ----------
+    capacity : torch.Tensor
+        :math:`I(S;U)` at ``input_pmf``, nats; within ``gap`` of the constrained maximum.
+    input_pmf : torch.Tensor, shape (m,) or (B, m)
+        The prompt distribution found.
+    mean_reward : torch.Tensor
+        :math:`\sum_s P(s)\,\bar w(s)` at ``input_pmf``.
+    multiplier : torch.Tensor
+        The Lagrange multiplier :math:`\lambda \ge 0` (``inf`` when only the best prompts are feasible).
+    gap : torch.Tensor
+        Duality gap certificate: the constrained capacity lies in ``[capacity, capacity + gap]``
+        (up to ``mean_reward - W``, which the bisection drives below its tolerance).
+    """
+
+    capacity: torch.Tensor
+    input_pmf: torch.Tensor
+    mean_reward: torch.Tensor
+    multiplier: torch.Tensor
+    gap: torch.Tensor
+
+
+def _check_channel_reward(channel: Any, reward: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    if isinstance(channel, TokenSource):
+        channel = channel.channel()
+    if not isinstance(channel, torch.Tensor) or channel.ndim != 2:
+        raise TypeError("`source` must be a TokenSource or a channel tensor of shape (m, K)")
+    W = channel.double()
+    if (W < 0).any() or (W.sum(1) - 1).abs().max() > 1e-9:
+        raise ValueError("the channel's rows must be pmfs (non-negative, summing to 1 within 1e-9)")
+    if not isinstance(reward, torch.Tensor):
+        raise TypeError(f"`reward` must be a torch tensor, got {type(reward).__name__}")
+    w = reward.to(W).reshape(W.shape[0], -1) if reward.numel() == W.numel() else None
+    if w is None:
+        raise ValueError(f"`reward` must hold w(s, u) for every prompt and continuation: {W.numel()} entries, "
+                         f"got shape {tuple(reward.shape)}")
+    if not torch.isfinite(w).all():
+        raise ValueError("`reward` must be finite")
+    return W, (W * w).sum(1)
+
+
+def _tilted_capacity(W: torch.Tensor, wbar: torch.Tensor, lam: torch.Tensor, r0: torch.Tensor | None,
+                     tol: float, max_iter: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""Blahut's iteration for :math:`\max_r I(r) + \lambda\, r\cdot\bar w`, batched over ``lam`` (B,).
+
+    Returns ``r`` (B, m), the lower bound :math:`I(r) + \lambda r\cdot\bar w` and the upper bound
+    :math:`\max_s [D(W_s\|q_r) + \lambda \bar w_s]` (both (B,)).
+    """
+    neg_h = torch.where(W > 0, W * W.clamp_min(1e-300).log(), 0.0).sum(1)          # (m,)
+    B, m = lam.shape[0], W.shape[0]
+    logr = torch.full((B, m), -math.log(m), dtype=W.dtype, device=W.device) if r0 is None else r0.clamp_min(1e-300).log()
+    for _ in range(max_iter):
+        r = logr.exp()
+        q = r @ W                                                                    # (B, K)
+        d = neg_h - q.clamp_min(1e-300).log() @ W.T                                  # (B, m): D(W_s || q)
+        score = d + lam[:, None] * wbar
+        lower, upper = (r * score).sum(1), score.max(1).values
+        if float((upper - lower).max()) < tol:
+            break
+        logr = torch.log_softmax(logr + score, dim=1)
+    else:
+        warnings.warn(f"Blahut's iteration stopped at max_iter = {max_iter} with gap "
+                      f"{float((upper - lower).max()):.1e}", ConvergenceWarning, stacklevel=3)
+    return r, lower, upper
+
+
+def reward_capacity_curve(source: Any, reward: torch.Tensor, lambdas: Any, *, tol: float = 1e-10,
+                          max_iter: int = 200_000) -> RewardCapacityResult:
+    r"""Points of the reward-constrained capacity curve :math:`W \mapsto C(W)`, one per multiplier.
+
+    For each :math:`\lambda \ge 0` maximise :math:`I(S;U) + \lambda\,\mathbb E\,w` over the prompt
+    distribution (Blahut's capacity-cost iteration
+    :math:`P(s) \leftarrow P(s)\, e^{D(W_s\|q) + \lambda \bar w(s)} / Z`, with
+    :math:`\bar w(s) = \sum_u W(u\mid s) w(s,u)`); the maximiser attains
+    :math:`C(W)` at :math:`W = \mathbb E\,w`, so the points lie on the concave,
+    non-increasing curve of Definition 9 (Eq. 32), read with the expectation.
+
+    Parameters
+    ----------
+    source : TokenSource or torch.Tensor
+        The source, or its channel :math:`W(u\mid s)` of shape (m, K).
+    reward : torch.Tensor
+        :math:`w(s,u)`, shape (m, K) or (m, V, ..., V).
+    lambdas : array-like, shape (B,)
+        Non-negative multipliers, one batched computation.
+    """
+    W, wbar = _check_channel_reward(source, reward)
+    lam = torch.as_tensor(lambdas, dtype=W.dtype, device=W.device).reshape(-1)
+    if not torch.isfinite(lam).all() or (lam < 0).any():
+        raise ValueError("`lambdas` must be finite and non-negative")
+    r, lower, upper = _tilted_capacity(W, wbar, lam, None, tol, max_iter)
+    mean = r @ wbar
+    return RewardCapacityResult(lower - lam * mean, r, mean, lam, upper - lower)
+
+
+def semantic_information_capacity(
+    source: TokenSource,
+    *,
+    reward: torch.Tensor | None = None,
+    min_reward: float | None = None,
+    base: float | None = None,
+    tol: float = 1e-10,
+    max_iter: int = 200_000,
+    **kwargs: Any,
+) -> CapacityResult | RewardCapacityResult:
+    r"""Semantic information capacity (paper Definition 9, Eq. 32).
+
+    Without ``reward``: :math:`\max_{P(S)} I(S \to U_{n+1:T}) = \max_{P(S)} I(S; U_{n+1:T})`
+    (the whole prompt is known at every step), the capacity of the channel
+    :math:`W(u_{n+1:T}\mid s)`, computed by :func:`semlib.rate_distortion.channel_capacity`
+    (Blahut–Arimoto; ``kwargs`` go there) and returned as a ``CapacityResult``.
+
+    With ``reward`` :math:`w(s, u)` and ``min_reward`` :math:`W`: the maximum over prompt
+    distributions with :math:`\mathbb E\,w(S, U) \ge W` (the paper writes
+    :math:`w > W` on the random variable; the book reads it as an expectation, see
+    the errata). If the unconstrained optimum already meets the constraint it is the
+    answer; otherwise the constraint is active and the multiplier :math:`\lambda` of
+    :func:`reward_capacity_curve` is found by bisection so that :math:`\mathbb E\,w = W`.
+
+    Raises
+    ------
+    ValueError
+        If :math:`W` exceeds :math:`\max_s \bar w(s)` (no prompt distribution meets it).
     """
     src = _check_source(source)
-    return channel_capacity(src.channel(), base=base, **kwargs)
+    if reward is None:
+        if min_reward is not None:
+            raise ValueError("`min_reward` needs `reward`")
+        return channel_capacity(src.channel(), base=base, **kwargs)
+    if min_reward is None or not math.isfinite(float(min_reward)):
+        raise ValueError("`min_reward` must be a finite number when `reward` is given")
+    if base is not None and base <= 1:
+        raise ValueError(f"`base` must be > 1, got {base}")
+    W, wbar = _check_channel_reward(src, reward)
+    target = float(min_reward)
+    scale = 1.0 if base is None else math.log(base)
+    top = float(wbar.max())
+    if target > top + 1e-12:
+        raise ValueError(f"`min_reward` = {target} is infeasible: the largest mean reward of a prompt is {top:.6g}")
+
+    def solve(lam: float, r0: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        lt = torch.tensor([lam], dtype=W.dtype, device=W.device)
+        return _tilted_capacity(W, wbar, lt, r0, tol, max_iter)
+
+    def result(r: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, lam: float) -> RewardCapacityResult:
+        mean = r[0] @ wbar
+        info = lower[0] - lam * mean
+        # weak duality: C(target) <= max_s [D_s + lam wbar_s] - lam * target
+        gap = upper[0] - lam * target - info
+        return RewardCapacityResult(info / scale, r[0], mean, torch.tensor(lam, dtype=W.dtype), gap.clamp_min(0) / scale)
+
+    r, lo, up = solve(0.0, None)
+    if float(r[0] @ wbar) >= target - 1e-12:
+        return result(r, lo, up, 0.0)
+    best = wbar >= top - 1e-12
+    if target >= top - 1e-12:                      # only the best prompts: lambda = +inf
+        sub = channel_capacity(W[best], tol=tol)
+        p = torch.zeros_like(wbar)
+        p[best] = sub.input_pmf
+        return RewardCapacityResult(sub.capacity / scale, p, p @ wbar,
+                                    torch.tensor(math.inf, dtype=W.dtype), sub.gap / scale)
+    lam_lo, lam_hi = 0.0, 1.0
+    r_hi, lo_hi, up_hi = solve(lam_hi, r)
+    while float(r_hi[0] @ wbar) < target:
+        lam_lo, lam_hi = lam_hi, 2 * lam_hi
+        if lam_hi > 1e8:
+            raise RuntimeError("bisection for the multiplier did not bracket the constraint")
+        r_hi, lo_hi, up_hi = solve(lam_hi, r_hi)
+    for _ in range(60):
+        mid = 0.5 * (lam_lo + lam_hi)
+        r_mid, lo_mid, up_mid = solve(mid, r_hi)
+        if float(r_mid[0] @ wbar) >= target:
+            lam_hi, r_hi, lo_hi, up_hi = mid, r_mid, lo_mid, up_mid
+        else:
+            lam_lo = mid
+        if lam_hi - lam_lo < 1e-10 * max(1.0, lam_hi):
+            break
+    return result(r_hi, lo_hi, up_hi, lam_hi)

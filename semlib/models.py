@@ -21,19 +21,45 @@ An optional end token ``eos`` is absorbing: once generated it repeats with
 probability 1, so a sequence that stopped at a random time :math:`T_\triangleleft`
 is padded and all sequences have the same length.
 
+The model families :math:`Q_\Phi` trained on samples of such a source share
+one interface, :class:`NextTokenModel`: ``cond_logprobs(s, u)`` returns the
+next-token log-probabilities after every prefix of a batch, exactly like
+:meth:`TokenSource.cond_logprobs`, so the same code measures the human law and
+a model. :class:`NGramModel` is a table indexed by the prompt and the last
+``order - 1`` tokens; :class:`TinyTransformer` is a causal Transformer whose
+first position holds the prompt. :func:`fit_next_token` trains either on
+samples with the loss of the paper's Eq. (18) (empirical cross-entropy, plus an
+optional weight on the exact directed information). :func:`pretraining_distortion`
+and :func:`pretraining_rate` give the two axes of the directed rate-distortion
+function (Definition 6, Eqs. 11-12, per generated token) by enumeration, and
+:func:`mc_pretraining_distortion` estimates the first by sampling where
+enumeration stops being possible.
+
 Torch, float64, on the device of the tables. Introduced in the chapter
-*Semantic information flow* (§III-D of the paper); later chapters extend it
-(longer memory, embeddings), so keep the interface small.
+*Semantic information flow* (§III-D of the paper); the model families in
+*The directed rate-distortion function of pre-training* (§III-B).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
 import torch
+from tqdm.auto import tqdm
 
-__all__ = ["TokenSource"]
+__all__ = [
+    "TokenSource",
+    "NextTokenModel",
+    "NGramModel",
+    "TinyTransformer",
+    "fit_next_token",
+    "all_sequences",
+    "pretraining_distortion",
+    "pretraining_rate",
+    "mc_pretraining_distortion",
+]
 
 
 def _check_int(value: Any, name: str, minimum: int) -> int:
@@ -190,12 +216,12 @@ class TokenSource:
     def channel(self) -> torch.Tensor:
         r"""The channel :math:`W(u_{n+1:T} \mid s)`, shape (m, V ** L), rows in lexicographic order."""
         m, v, L = self.n_prompts, self.vocab, self.length
+        if v ** L > 10 ** 7:
+            raise ValueError(f"{v}**{L} continuations are too many to enumerate; use the Monte-Carlo path")
         w = self.kernel[:, v, :]                                     # (m, V)
         for _ in range(1, L):
             prev = torch.arange(v, device=self.device).repeat(w.shape[1] // v)
             w = (w[:, :, None] * self.kernel[:, prev, :]).reshape(m, -1)
-        if v ** L > 10 ** 7:
-            raise ValueError("too many sequences to enumerate")
         return w
 
     def joint(self) -> torch.Tensor:
@@ -258,3 +284,348 @@ class TokenSource:
             kth = z.topk(top_k, dim=-1).values[..., -1:]
             z = z.masked_fill(z < kth, -math.inf)
         return z - torch.logsumexp(z, dim=-1, keepdim=True)
+
+
+# ==========================================================================================
+# Model families Q_Phi
+# ==========================================================================================
+
+
+def all_sequences(vocab: int, length: int, device: Any = None) -> torch.Tensor:
+    """Every token sequence of ``length`` tokens over ``vocab`` tokens, lexicographic: (V**L, L).
+
+    The order matches :meth:`TokenSource.channel` (the last token varies fastest).
+    """
+    v = _check_int(vocab, "vocab", 1)
+    L = _check_int(length, "length", 1)
+    if v**L > 10**7:
+        raise ValueError(f"{v}**{L} sequences are too many to enumerate; use the Monte-Carlo path")
+    idx = torch.arange(v**L, device=device)
+    powers = v ** torch.arange(L - 1, -1, -1, device=device)
+    return (idx[:, None] // powers) % v
+
+
+class NextTokenModel(torch.nn.Module):
+    r"""Interface of a model :math:`Q_\Phi(u_t \mid s, u_{n+1:t-1})` over a source's alphabet.
+
+    Subclasses implement :meth:`logits`; everything else (log-probabilities, the
+    exact channel by enumeration, sampling) is shared. Prompts are ids
+    ``0..n_prompts-1`` standing for whole sequences :math:`S_{1:n}`, as in
+    :class:`TokenSource`.
+    """
+
+    def __init__(self, n_prompts: int, vocab: int, length: int):
+        super().__init__()
+        self.n_prompts = _check_int(n_prompts, "n_prompts", 1)
+        self.vocab = _check_int(vocab, "vocab", 2)
+        self.length = _check_int(length, "length", 1)
+
+    def _check_batch(self, s: Any, u: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return TokenSource._check_batch(self, s, u)  # same rules, same messages
+
+    def logits(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        """Unnormalised next-token scores after each prefix of ``u``: shape (B, k + 1, V)."""
+        raise NotImplementedError
+
+    def cond_logprobs(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        r""":math:`\log Q_\Phi(\cdot \mid s, u_{<t})` for ``t = 0..k``: shape (B, k + 1, V)."""
+        s, u = self._check_batch(s, u)
+        return torch.log_softmax(self.logits(s, u), dim=-1)
+
+    def sequence_logprob(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        r""":math:`\log Q_\Phi(u \mid s) = \sum_t \log Q_\Phi(u_t \mid s, u_{<t})`: shape (B,)."""
+        s, u = self._check_batch(s, u)
+        lp = self.cond_logprobs(s, u[:, :-1])                         # (B, k, V)
+        return lp.gather(-1, u[..., None])[..., 0].sum(-1)
+
+    def channel(self, batch_size: int = 65536) -> torch.Tensor:
+        r"""The model's channel :math:`Q_\Phi(u_{n+1:T} \mid s)`, shape (m, V**L), by enumeration.
+
+        Rows are in the order of :func:`all_sequences`; differentiable in the parameters.
+        """
+        dev = next(self.parameters()).device
+        seqs = all_sequences(self.vocab, self.length, dev)
+        rows = []
+        for s_id in range(self.n_prompts):
+            parts = []
+            for start in range(0, seqs.shape[0], batch_size):
+                chunk = seqs[start:start + batch_size]
+                s = torch.full((chunk.shape[0],), s_id, dtype=torch.long, device=dev)
+                parts.append(self.sequence_logprob(s, chunk))
+            rows.append(torch.cat(parts))
+        return torch.stack(rows).exp()
+
+    @torch.no_grad()
+    def sample(self, s: torch.Tensor, *, seed: int = 0) -> torch.Tensor:
+        """Generate continuations for prompts ``s`` (B,) by ancestral sampling: (B, L)."""
+        if not isinstance(s, torch.Tensor):
+            raise TypeError(f"`s` must be a torch tensor of prompt ids, got {type(s).__name__}")
+        dev = next(self.parameters()).device
+        s, _ = self._check_batch(s.to(dev), torch.zeros((s.shape[0], 0), dtype=torch.long, device=dev))
+        g = torch.Generator(device=dev).manual_seed(seed)
+        u = torch.empty((s.shape[0], 0), dtype=torch.long, device=dev)
+        for _ in range(self.length):
+            p = self.cond_logprobs(s, u)[:, -1].exp()
+            u = torch.cat([u, torch.multinomial(p, 1, generator=g)], dim=1)
+        return u
+
+
+class NGramModel(NextTokenModel):
+    r"""A table model: :math:`Q_\Phi(u_t \mid s, u_{t-\text{order}+1:t-1}) = \mathrm{softmax}(\Phi[s, \text{context}])`.
+
+    ``order = 1`` sees only the prompt; ``order = 2`` sees the prompt and the
+    previous token, the family that contains every :class:`TokenSource`; larger
+    orders see more. Positions before the first generated token are filled with
+    the begin symbol ``V``. Parameters: ``m (V+1)^(order-1) V`` logits.
+
+    Parameters
+    ----------
+    n_prompts, vocab, length : int
+    order : int, default 2
+    """
+
+    def __init__(self, n_prompts: int, vocab: int, length: int, order: int = 2):
+        super().__init__(n_prompts, vocab, length)
+        self.order = _check_int(order, "order", 1)
+        n_ctx = (self.vocab + 1) ** (self.order - 1)
+        self.table = torch.nn.Parameter(torch.zeros(self.n_prompts, n_ctx, self.vocab, dtype=torch.float64))
+
+    def _contexts(self, u: torch.Tensor) -> torch.Tensor:
+        """Context index after each prefix of ``u``: (B, k + 1)."""
+        v1, k = self.vocab + 1, self.order - 1
+        padded = torch.cat([torch.full((u.shape[0], max(k, 0)), self.vocab, dtype=torch.long, device=u.device), u], 1)
+        ctx = torch.zeros((u.shape[0], u.shape[1] + 1), dtype=torch.long, device=u.device)
+        for j in range(k):                                # most recent token is the last digit
+            ctx = ctx * v1 + padded[:, j:j + u.shape[1] + 1]
+        return ctx
+
+    def logits(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        return self.table[s[:, None], self._contexts(u)]
+
+    @classmethod
+    def from_counts(
+        cls, s: torch.Tensor, u: torch.Tensor, n_prompts: int, vocab: int, *, order: int = 2, alpha: float = 0.0
+    ) -> "NGramModel":
+        r"""The maximum-likelihood table with add-``alpha`` smoothing, in closed form.
+
+        With ``alpha = 0`` unseen entries get probability 0 (logit :math:`-\infty`)
+        and unseen contexts the uniform law.
+        """
+        if not alpha >= 0:
+            raise ValueError(f"`alpha` must be >= 0, got {alpha}")
+        model = cls(n_prompts, vocab, u.shape[1] if isinstance(u, torch.Tensor) and u.ndim == 2 else 1, order)
+        s, u = model._check_batch(s, u)
+        ctx = model._contexts(u[:, :-1])                                # (B, L)
+        counts = torch.zeros_like(model.table, device=u.device)
+        counts.index_put_((s[:, None].expand_as(u), ctx, u), torch.ones_like(u, dtype=torch.float64), accumulate=True)
+        counts = counts + alpha
+        tot = counts.sum(-1, keepdim=True)
+        prob = torch.where(tot > 0, counts / tot.clamp_min(1e-300), torch.full_like(counts, 1.0 / vocab))
+        with torch.no_grad():
+            model.table.copy_(prob.log())
+        return model.to(u.device)
+
+
+class TinyTransformer(NextTokenModel):
+    r"""A causal Transformer over ``[prompt, u_1, ..., u_k]`` predicting the next token.
+
+    Position 0 holds a learned embedding of the prompt id, positions ``1..k``
+    token embeddings; learned position embeddings; ``n_layers`` pre-norm
+    blocks of causal self-attention and an MLP; a linear read-out. Output
+    position ``t`` gives :math:`Q_\Phi(\cdot \mid s, u_{<t+1})`. Float64 by
+    default so that exact divergences near 0 are resolved.
+
+    Parameters
+    ----------
+    n_prompts, vocab, length : int
+    d_model : int, default 32
+    n_heads : int, default 2
+    n_layers : int, default 2
+    dtype : torch.dtype, default torch.float64
+    """
+
+    def __init__(
+        self,
+        n_prompts: int,
+        vocab: int,
+        length: int,
+        *,
+        d_model: int = 32,
+        n_heads: int = 2,
+        n_layers: int = 2,
+        dtype: torch.dtype = torch.float64,
+    ):
+        super().__init__(n_prompts, vocab, length)
+        d_model = _check_int(d_model, "d_model", 1)
+        n_heads = _check_int(n_heads, "n_heads", 1)
+        n_layers = _check_int(n_layers, "n_layers", 1)
+        if d_model % n_heads:
+            raise ValueError(f"`d_model` = {d_model} must be a multiple of `n_heads` = {n_heads}")
+        self.prompt_emb = torch.nn.Embedding(self.n_prompts, d_model)
+        self.token_emb = torch.nn.Embedding(self.vocab, d_model)
+        self.pos_emb = torch.nn.Embedding(self.length + 1, d_model)
+        layer = torch.nn.TransformerEncoderLayer(
+            d_model, n_heads, dim_feedforward=4 * d_model, dropout=0.0, batch_first=True, norm_first=True
+        )
+        self.blocks = torch.nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+        self.norm = torch.nn.LayerNorm(d_model)
+        self.readout = torch.nn.Linear(d_model, self.vocab)
+        self.to(dtype)
+
+    def logits(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([self.prompt_emb(s)[:, None], self.token_emb(u)], dim=1)
+        n = x.shape[1]
+        x = x + self.pos_emb(torch.arange(n, device=x.device))
+        mask = torch.nn.Transformer.generate_square_subsequent_mask(n, device=x.device, dtype=x.dtype)
+        h = self.blocks(x, mask=mask, is_causal=True)
+        return self.readout(self.norm(h))
+
+
+def _mutual_information_of_channel(prompt_pmf: torch.Tensor, channel: torch.Tensor) -> torch.Tensor:
+    r""":math:`I(S;U) = \sum_s P(s) \sum_u W(u\mid s) \log \frac{W(u\mid s)}{\sum_{s'} P(s') W(u\mid s')}` (differentiable)."""
+    q = prompt_pmf @ channel
+    terms = torch.where(channel > 0, channel * (channel.clamp_min(1e-300).log() - q.clamp_min(1e-300).log()), 0.0)
+    return (prompt_pmf * terms.sum(1)).sum()
+
+
+def _check_pair(source: Any, model: Any) -> None:
+    if not isinstance(source, TokenSource):
+        raise TypeError(f"`source` must be a TokenSource, got {type(source).__name__}")
+    if not isinstance(model, (NextTokenModel, TokenSource)):
+        raise TypeError(f"`model` must be a NextTokenModel or a TokenSource, got {type(model).__name__}")
+    if (model.n_prompts, model.vocab, model.length) != (source.n_prompts, source.vocab, source.length):
+        raise ValueError(
+            "`model` and `source` must share (n_prompts, vocab, length); got "
+            f"{(model.n_prompts, model.vocab, model.length)} and {(source.n_prompts, source.vocab, source.length)}"
+        )
+
+
+def pretraining_distortion(source: TokenSource, model: Any, *, grad: bool = False) -> torch.Tensor:
+    r"""Average per-step divergence of Definition 6 (Eq. 12), per generated token, by enumeration.
+
+    .. math::
+
+        \bar D(\Phi) = \frac1{T-n}\sum_{t=n+1}^{T}
+        \mathbb E_{P^\hbar}\, D\big(P^\hbar_t \,\|\, Q^\Phi_t\big)
+        = \frac1{T-n}\, D\big(P^\hbar_{U\mid S} \,\big\|\, Q^\Phi_{U\mid S} \,\big|\, P_S\big),
+
+    the second form by the chain rule for relative entropy (what is computed).
+    ``+inf`` when the model gives probability 0 to a continuation the source can
+    produce (an unsmoothed count model, say). Nats. With ``grad=True`` the
+    result is differentiable in the model's parameters.
+    """
+    _check_pair(source, model)
+    P = source.channel()
+    with torch.set_grad_enabled(grad):
+        Q = model.channel().to(P.dtype)
+    terms = torch.where(P > 0, P * (P.clamp_min(1e-300).log() - Q.clamp_min(1e-300).log()), 0.0)
+    terms = torch.where((P > 0) & (Q == 0), torch.inf, terms)    # a zero where P^hbar is not: D = +inf
+    return (source.prompt_pmf * terms.sum(1)).sum() / source.length
+
+
+def pretraining_rate(model: Any, prompt_pmf: torch.Tensor, *, grad: bool = False) -> torch.Tensor:
+    r"""Rate of Definition 6 (Eq. 11) per generated token: :math:`I(S_{1:n} \to U_{n+1:T};\Phi)/(T-n)`.
+
+    With the whole prompt known at every step the directed information equals
+    :math:`I(S; U)` (chain rule), computed here exactly under :math:`P_S \otimes Q_\Phi`.
+    Nats. With ``grad=True`` the result is differentiable in the model's parameters.
+    """
+    if not isinstance(model, (NextTokenModel, TokenSource)):
+        raise TypeError(f"`model` must be a NextTokenModel or a TokenSource, got {type(model).__name__}")
+    if not isinstance(prompt_pmf, torch.Tensor) or prompt_pmf.shape != (model.n_prompts,):
+        raise ValueError(f"`prompt_pmf` must be a tensor of shape ({model.n_prompts},)")
+    if (prompt_pmf < 0).any() or abs(float(prompt_pmf.sum()) - 1) > 1e-9:
+        raise ValueError("`prompt_pmf` must be non-negative and sum to 1")
+    with torch.set_grad_enabled(grad):
+        W = model.channel()
+        return _mutual_information_of_channel(prompt_pmf.to(W.dtype), W) / model.length
+
+
+@torch.no_grad()
+def mc_pretraining_distortion(source: TokenSource, model: Any, n: int, *, seed: int = 0) -> tuple[float, float]:
+    r"""Monte-Carlo estimate of :func:`pretraining_distortion` and its standard error.
+
+    Averages :math:`\frac1{T-n}[\log P^\hbar(u\mid s) - \log Q_\Phi(u\mid s)]` over
+    ``n`` pairs drawn from the source: no enumeration, so it works at any size.
+    Returns ``(inf, inf)`` when the model gives probability 0 to a sampled pair.
+    """
+    _check_pair(source, model)
+    n = _check_int(n, "n", 2)
+    s, u = source.sample(n, seed=seed)
+    lp = source.cond_logprobs(s, u[:, :-1]).gather(-1, u[..., None])[..., 0].sum(-1)
+    lq = model.sequence_logprob(s, u) if isinstance(model, NextTokenModel) else \
+        model.cond_logprobs(s, u[:, :-1]).gather(-1, u[..., None])[..., 0].sum(-1)
+    x = (lp - lq.to(lp.dtype)) / source.length
+    if not torch.isfinite(x).all():          # the model gives probability 0 to a sampled sequence
+        return math.inf, math.inf
+    return float(x.mean()), float(x.std() / math.sqrt(n))
+
+
+def fit_next_token(
+    model: NextTokenModel,
+    s: torch.Tensor,
+    u: torch.Tensor,
+    *,
+    steps: int = 500,
+    batch_size: int = 256,
+    lr: float = 1e-2,
+    info_weight: float = 0.0,
+    prompt_pmf: torch.Tensor | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> list[float]:
+    r"""Train a model on samples with the pre-training loss of Eq. (18); returns the loss per step.
+
+    .. math::
+
+        \mathcal L(\Phi) = -\frac1{T-n}\,\widehat{\mathbb E}\big[\log Q_\Phi(u_{n+1:T}\mid s)\big]
+        + \beta\, \frac{I(S\to U;\Phi)}{T-n},
+
+    the empirical cross-entropy per generated token on minibatches of the pairs
+    ``(s, u)``, plus ``info_weight`` :math:`=\beta` times the model's exact rate
+    (:func:`pretraining_rate` under ``prompt_pmf``; needs enumeration, so only for
+    small alphabets). Adam, seeded minibatches, a tqdm progress bar.
+
+    Parameters
+    ----------
+    model : NextTokenModel
+    s, u : torch.Tensor
+        Training prompts (N,) and continuations (N, L).
+    steps, batch_size : int
+    lr : float
+        Adam's step size.
+    info_weight : float, default 0
+        :math:`\beta \ge 0`; with ``0`` the loss is the plain cross-entropy.
+    prompt_pmf : torch.Tensor, optional
+        Prompt law for the rate term; required when ``info_weight > 0``.
+    seed : int
+    progress : bool
+    """
+    if not isinstance(model, NextTokenModel):
+        raise TypeError(f"`model` must be a NextTokenModel, got {type(model).__name__}")
+    s, u = model._check_batch(s, u)
+    if u.shape[1] != model.length:
+        raise ValueError(f"`u` must have length = {model.length} tokens per row, got {u.shape[1]}")
+    steps = _check_int(steps, "steps", 1)
+    batch_size = _check_int(batch_size, "batch_size", 1)
+    if not (lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"`lr` must be a positive number, got {lr}")
+    if not info_weight >= 0:
+        raise ValueError(f"`info_weight` must be >= 0, got {info_weight}")
+    if info_weight > 0 and prompt_pmf is None:
+        raise ValueError("`prompt_pmf` is needed when `info_weight` > 0")
+    dev = next(model.parameters()).device
+    s, u = s.to(dev), u.to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    losses = []
+    for _ in tqdm(range(steps), disable=not progress, desc=type(model).__name__, leave=False):
+        idx = torch.randint(0, s.shape[0], (min(batch_size, s.shape[0]),), generator=g).to(dev)
+        loss = -model.sequence_logprob(s[idx], u[idx]).mean() / model.length
+        if info_weight > 0:
+            loss = loss + info_weight * pretraining_rate(model, prompt_pmf.to(dev), grad=True)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.detach()))
+    return losses

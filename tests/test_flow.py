@@ -86,3 +86,66 @@ def test_validation(src):
         fl.mc_mean(torch.tensor([1.0]))
     with pytest.raises(TypeError):
         fl.mc_mean([1.0, 2.0])
+
+
+# --- Definition 9 with the reward constraint ---------------------------------------------
+def _reward_setup():
+    from semlib.models import all_sequences
+
+    src = TokenSource.random(3, 3, 2, seed=5, concentration=0.4)
+    seqs = all_sequences(3, 2)
+    w = (seqs == 0).double().mean(1).expand(3, -1)
+    return src, w, (src.channel() * w).sum(1)
+
+
+def test_reward_capacity_slack_equals_capacity_and_active_meets_constraint():
+    src, w, wbar = _reward_setup()
+    cap = fl.semantic_information_capacity(src)
+    free = fl.semantic_information_capacity(src, reward=w, min_reward=float(wbar.min()))
+    assert abs(float(free.capacity) - float(cap.capacity)) < 1e-9 and float(free.multiplier) == 0.0
+    target = 0.5 * (float(free.mean_reward) + float(wbar.max()))
+    res = fl.semantic_information_capacity(src, reward=w, min_reward=target)
+    assert abs(float(res.mean_reward) - target) < 1e-8
+    assert float(res.capacity) < float(cap.capacity) and float(res.gap) < 1e-7 and float(res.multiplier) > 0
+    # brute force on a fine grid of the 3-prompt simplex
+    g = 200
+    a, b = torch.meshgrid(torch.arange(g + 1), torch.arange(g + 1), indexing="ij")
+    keep = a + b <= g
+    R = torch.stack([a[keep], b[keep], g - a[keep] - b[keep]], 1).double() / g
+    W = src.channel()
+    q = R @ W
+    I = (R * (W * W.log()).sum(1)).sum(1) - (q * q.log()).sum(1)
+    best = float(I[R @ wbar >= target].max())
+    assert best <= float(res.capacity) + 1e-9 and float(res.capacity) - best < 1e-3
+
+
+def test_reward_capacity_at_the_top_uses_only_the_best_prompt():
+    src, w, wbar = _reward_setup()
+    res = fl.semantic_information_capacity(src, reward=w, min_reward=float(wbar.max()))
+    assert math.isinf(float(res.multiplier))
+    assert float(res.input_pmf[wbar < wbar.max()].sum()) == 0.0
+    assert abs(float(res.capacity)) < 1e-12               # one prompt carries no information
+
+
+def test_reward_capacity_curve_is_concave_non_increasing():
+    src, w, _ = _reward_setup()
+    res = fl.reward_capacity_curve(src, w, torch.logspace(-2, 2, 15))
+    e, i = res.mean_reward, res.capacity
+    assert (e.diff() >= -1e-12).all() and (i.diff() <= 1e-9).all()
+    sl = i.diff() / e.diff().clamp_min(1e-15)
+    assert (sl[e.diff() > 1e-6].diff() <= 1e-6).all()
+    assert (res.gap < 1e-9).all()
+
+
+def test_reward_capacity_bad_inputs():
+    src, w, wbar = _reward_setup()
+    with pytest.raises(ValueError, match="infeasible"):
+        fl.semantic_information_capacity(src, reward=w, min_reward=float(wbar.max()) + 0.1)
+    with pytest.raises(ValueError, match="`min_reward` must be"):
+        fl.semantic_information_capacity(src, reward=w)
+    with pytest.raises(ValueError, match="`min_reward` needs `reward`"):
+        fl.semantic_information_capacity(src, min_reward=0.1)
+    with pytest.raises(ValueError, match="`reward` must hold"):
+        fl.semantic_information_capacity(src, reward=w[:, :3], min_reward=0.1)
+    with pytest.raises(ValueError, match="`lambdas`"):
+        fl.reward_capacity_curve(src, w, [-1.0])

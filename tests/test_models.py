@@ -89,3 +89,117 @@ def test_validation():
         src.cond_logprobs(torch.tensor([2]), torch.tensor([[0]]))
     with pytest.raises(ValueError, match="more than"):
         src.cond_logprobs(torch.tensor([0]), torch.tensor([[0, 0, 0]]))
+
+
+# --- model families Q_Phi ------------------------------------------------------------------
+from semlib.models import (  # noqa: E402
+    NGramModel,
+    TinyTransformer,
+    all_sequences,
+    fit_next_token,
+    mc_pretraining_distortion,
+    pretraining_distortion,
+    pretraining_rate,
+)
+
+
+@pytest.fixture
+def small():
+    return TokenSource.random(3, 3, 3, seed=4, concentration=0.5)
+
+
+def test_all_sequences_order_matches_channel(small):
+    seqs = all_sequences(3, 3)
+    assert seqs.shape == (27, 3) and seqs[1].tolist() == [0, 0, 1]
+    s = torch.zeros(27, dtype=torch.long)
+    lp = small.cond_logprobs(s, seqs[:, :-1]).gather(-1, seqs[..., None])[..., 0].sum(-1)
+    assert torch.allclose(lp.exp(), small.channel()[0], atol=1e-14)
+
+
+def test_ngram_holding_the_source_kernel_has_zero_distortion(small):
+    ng = NGramModel(3, 3, 3, order=2)
+    with torch.no_grad():
+        ng.table.copy_(small.kernel.log())
+    assert torch.allclose(ng.channel(), small.channel(), atol=1e-14)
+    assert abs(float(pretraining_distortion(small, ng))) < 1e-14
+    assert abs(float(pretraining_rate(ng, small.prompt_pmf)) - float(pretraining_rate(small, small.prompt_pmf))) < 1e-14
+
+
+def test_distortion_is_per_token_kl_between_whole_continuations(small):
+    torch.manual_seed(0)
+    ng = NGramModel(3, 3, 3, order=3)
+    with torch.no_grad():
+        ng.table.normal_()
+    P = small.joint().reshape(3, -1)
+    Q = small.prompt_pmf[:, None] * ng.channel()
+    kl = float(info.kl_divergence(P.numpy(), Q.detach().numpy()))
+    assert abs(float(pretraining_distortion(small, ng)) - kl / 3) < 1e-12
+    mean, se = mc_pretraining_distortion(small, ng, 20000, seed=1)
+    assert abs(mean - kl / 3) < 4 * se
+
+
+def test_rate_equals_mutual_information_of_the_model_joint(small):
+    tf = TinyTransformer(3, 3, 3, d_model=8, n_heads=2, n_layers=1)
+    W = tf.channel().detach()
+    assert torch.allclose(W.sum(1), torch.ones(3, dtype=torch.float64), atol=1e-12)
+    joint = (small.prompt_pmf[:, None] * W).numpy()
+    mi = float(info.mutual_information(joint, 0, 1))
+    assert abs(float(pretraining_rate(tf, small.prompt_pmf)) * 3 - mi) < 1e-12
+
+
+def test_transformer_is_causal(small):
+    tf = TinyTransformer(3, 3, 3, d_model=8, n_heads=2, n_layers=1)
+    s = torch.tensor([0, 0])
+    u = torch.tensor([[1, 2, 0], [1, 0, 2]])
+    lp = tf.cond_logprobs(s, u)
+    assert torch.allclose(lp[0, :2], lp[1, :2], atol=1e-12)      # same prefix u_1 -> same laws
+    assert not torch.allclose(lp[0, 2], lp[1, 2])
+
+
+def test_count_mle_and_sgd_agree_and_unsmoothed_zero_gives_inf(small):
+    s, u = small.sample(3000, seed=0)
+    mle = NGramModel.from_counts(s, u, 3, 3, order=2, alpha=0.5)
+    sgd = NGramModel(3, 3, 3, order=2)
+    fit_next_token(sgd, s, u, steps=800, batch_size=3000, lr=0.2, progress=False)
+    raw = NGramModel.from_counts(s, u, 3, 3, order=2, alpha=0.0)
+    sgd_emp = NGramModel.from_counts(s, u, 3, 3, order=2, alpha=1e-9)
+    assert abs(float(pretraining_distortion(small, sgd)) - float(pretraining_distortion(small, sgd_emp))) < 5e-3
+    assert float(pretraining_distortion(small, mle)) < 0.05
+    zero = NGramModel(3, 3, 3, order=2)
+    with torch.no_grad():
+        zero.table.fill_(-torch.inf)
+        zero.table[..., 0] = 0.0
+    assert float(pretraining_distortion(small, zero)) == float("inf")
+    assert mc_pretraining_distortion(small, zero, 100) == (float("inf"), float("inf"))
+    del raw
+
+
+def test_information_weight_lowers_the_rate(small):
+    s, u = small.sample(1000, seed=0)
+    rates = []
+    for beta in (0.0, 2.0):
+        torch.manual_seed(0)
+        ng = NGramModel(3, 3, 3, order=2)
+        fit_next_token(ng, s, u, steps=300, batch_size=1000, lr=0.1, info_weight=beta,
+                       prompt_pmf=small.prompt_pmf, progress=False)
+        rates.append(float(pretraining_rate(ng, small.prompt_pmf)))
+    assert rates[1] < rates[0] - 0.05
+
+
+def test_model_family_bad_inputs(small):
+    with pytest.raises(ValueError, match="multiple of `n_heads`"):
+        TinyTransformer(3, 3, 3, d_model=7, n_heads=2)
+    with pytest.raises(ValueError, match="`order`"):
+        NGramModel(3, 3, 3, order=0)
+    ng = NGramModel(3, 3, 3)
+    s, u = small.sample(10, seed=0)
+    with pytest.raises(ValueError, match="`prompt_pmf` is needed"):
+        fit_next_token(ng, s, u, info_weight=1.0, progress=False)
+    with pytest.raises(ValueError, match="`u` must have length"):
+        fit_next_token(ng, s, u[:, :2], progress=False)
+    with pytest.raises(ValueError, match="share"):
+        pretraining_distortion(small, NGramModel(3, 4, 3))
+    with pytest.raises(TypeError, match="NextTokenModel"):
+        fit_next_token(small, s, u)
+    with pytest.raises(ValueError, match="too many"):
+        all_sequences(16, 8)
