@@ -9,7 +9,7 @@ One module per concept of the paper; import them by name::
 Natural logarithms (nats) throughout; ``base=2`` gives bits.
 """
 
-from . import device, directed, embeddings, fisher, flow, granger, info, models, plot, rate_distortion, reward
+from . import device, directed, embeddings, fisher, flow, granger, info, models, plot, rate_distortion, reward, tvvar
 
 __all__ = [
     "info",
@@ -21,6 +21,7 @@ __all__ = [
     "models",
     "flow",
     "embeddings",
+    "tvvar",
     "device",
     "plot",
     "__version__",

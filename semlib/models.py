@@ -629,3 +629,10 @@ def fit_next_token(
         opt.step()
         losses.append(float(loss.detach()))
     return losses
+
+
+# The architectures of chapter 5 (§V) live in their own module; the names a reader looks
+# for under "models" are re-exported here.
+from .tvvar import TVVAR, AttentionTVVAR, TinyGPT, attention_as_tvvar  # noqa: E402
+
+__all__ += ["TVVAR", "AttentionTVVAR", "TinyGPT", "attention_as_tvvar"]
