@@ -202,7 +202,13 @@ def main() -> None:
     rate_distortion_case()
     capacity_case()
     information_case()
-    print("\nSummary (peer = dit; peer/semlib > 1 means semlib is faster; semlib/peer is its inverse)")
+    from benchmarks.gw import gw_case                   # semlib.geometry vs POT
+    from benchmarks.projection import projection_case   # semlib.projection vs scikit-learn
+
+    gw_case()
+    projection_case()
+    print("\nSummary (peer = dit, POT or scikit-learn, as named in each case; peer/semlib > 1 means semlib "
+          "is faster; semlib/peer is its inverse)")
     print(f"{'case':<62} {'semlib s':>10} {'peer s':>10} {'peer/semlib':>12} {'semlib/peer':>12} {'disagree':>9}")
     for row in ROWS:
         print(f"{row['case']:<62} {row['semlib']:>10.4g} {row['peer']:>10.4g} {row['peer'] / row['semlib']:>12.3g} "

@@ -9,7 +9,25 @@ One module per concept of the paper; import them by name::
 Natural logarithms (nats) throughout; ``base=2`` gives bits.
 """
 
-from . import device, directed, embeddings, fisher, flow, granger, info, models, plot, rate_distortion, reward, tvvar
+from . import (
+    device,
+    directed,
+    embeddings,
+    estimators,
+    fisher,
+    flow,
+    geometry,
+    granger,
+    hopfield,
+    info,
+    models,
+    plot,
+    projection,
+    rate_distortion,
+    reward,
+    search,
+    tvvar,
+)
 
 __all__ = [
     "info",
@@ -21,7 +39,12 @@ __all__ = [
     "models",
     "flow",
     "embeddings",
+    "geometry",
+    "projection",
+    "search",
+    "estimators",
     "tvvar",
+    "hopfield",
     "device",
     "plot",
     "__version__",

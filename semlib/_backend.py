@@ -45,6 +45,30 @@ def as_float_array(x: Any, name: str) -> Any:
     return arr.astype(np.float64, copy=False)
 
 
+def as_real_tensor(x: Any, name: str, dtype: Any = None) -> tuple[Any, bool]:
+    """``x`` as a real floating torch tensor, and whether it came in as numpy or a list.
+
+    Tensors keep their device and floating dtype (integers become float64) unless
+    ``dtype`` is given; array-likes become float64 (or ``dtype``) CPU tensors, so a
+    function can return numpy to numpy callers. Complex or non-numeric input raises
+    ``TypeError`` naming ``name``.
+    """
+    import torch
+
+    if isinstance(x, torch.Tensor):
+        if x.is_complex():
+            raise TypeError(f"`{name}` must be real, got a complex tensor")
+        t = x if x.is_floating_point() else x.to(torch.float64)
+        return (t.to(dtype) if dtype is not None else t), False
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # pragma: no cover - defensive
+        raise TypeError(f"`{name}` must be array-like, got {type(x).__name__}") from exc
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise TypeError(f"`{name}` must be a real numeric array, got dtype {arr.dtype}")
+    return torch.as_tensor(np.ascontiguousarray(arr), dtype=dtype or torch.float64), True
+
+
 def all_finite(x: Any) -> bool:
     if is_torch(x):
         import torch

@@ -38,6 +38,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ._backend import as_real_tensor
+
 __all__ = [
     "softmax_output_covariance",
     "layer_fisher",
@@ -58,23 +60,9 @@ LogProbsFn = Callable[[Any], Any]
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _as_tensor(x: Any, name: str) -> tuple[Any, bool]:
-    """Return ``(tensor, was_numpy)``: numpy/lists become float64 CPU tensors."""
-    import torch
-
-    if isinstance(x, torch.Tensor):
-        if x.is_complex():
-            raise TypeError(f"`{name}` must be real, got a complex tensor")
-        if not x.is_floating_point():
-            x = x.to(torch.float64)
-        return x, False
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:  # pragma: no cover - defensive
-        raise TypeError(f"`{name}` must be array-like, got {type(x).__name__}") from exc
-    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
-        raise TypeError(f"`{name}` must be a real numeric array, got dtype {arr.dtype}")
-    return torch.as_tensor(arr.astype(np.float64)), True
+def _as_tensor(x: Any, name: str, dtype: Any = None) -> tuple[Any, bool]:
+    """``x`` as a real floating tensor and whether it came in as numpy (see ``_backend.as_real_tensor``)."""
+    return as_real_tensor(x, name, dtype)
 
 
 def _back(t: Any, was_numpy: bool) -> Any:

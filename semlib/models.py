@@ -633,6 +633,8 @@ def fit_next_token(
 
 # The architectures of chapter 5 (§V) live in their own module; the names a reader looks
 # for under "models" are re-exported here.
+from .hopfield import hebbian_weights, hopfield_update, modern_hopfield_update  # noqa: E402
 from .tvvar import TVVAR, AttentionTVVAR, TinyGPT, attention_as_tvvar  # noqa: E402
 
-__all__ += ["TVVAR", "AttentionTVVAR", "TinyGPT", "attention_as_tvvar"]
+__all__ += ["TVVAR", "AttentionTVVAR", "TinyGPT", "attention_as_tvvar",
+            "hebbian_weights", "hopfield_update", "modern_hopfield_update"]

@@ -1,0 +1,260 @@
+r"""Nearest-neighbour search as decoding (Remark 4 of the paper).
+
+Exact :math:`k`-nearest-neighbour search by cosine similarity with batched matrix products
+(:func:`exact_knn`), recall of an approximate result against the exact one
+(:func:`recall_at_k`), a thin wrapper around a ``faiss`` index (:class:`FaissIndex`: exact
+flat, HNSW, IVF-Flat, IVF-PQ) and the decoding view: nearest-codeword decoding of noisy
+codewords (:func:`nearest_codeword`).
+
+Introduced in the chapter *Nearest-neighbour search as decoding* (``ch-ann-search``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import numpy as np
+import torch
+
+from semlib.embeddings import MissingOptionalDependency
+
+__all__ = ["exact_knn", "recall_at_k", "nearest_codeword", "FaissIndex", "INDEX_KINDS"]
+
+INDEX_KINDS = ("flat", "hnsw", "ivf_flat", "ivf_pq")
+
+
+def _check_2d(x: Any, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"`{name}` must be a floating tensor, got {x.dtype}")
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"`{name}` must be a non-empty 2-d tensor, got shape {tuple(x.shape)}")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(f"`{name}` must be finite")
+    return x
+
+
+def _normalize(x: torch.Tensor, name: str) -> torch.Tensor:
+    n = x.norm(dim=1, keepdim=True)
+    if bool((n == 0).any()):
+        raise ValueError(f"`{name}` has a zero row: its cosine similarity is undefined")
+    return x / n
+
+
+def exact_knn(
+    queries: torch.Tensor, database: torch.Tensor, k: int, *, cosine: bool = True, batch_size: int = 4096
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Exact :math:`k` nearest neighbours by cosine similarity (or inner product).
+
+    For each query :math:`\mathbf q`, the indices of the :math:`k` largest
+    :math:`\cos(\mathbf q,\mathbf s_i)` over the database rows, best first: the nearest
+    codewords in Euclidean distance on the sphere, since
+    :math:`\|\mathbf q-\mathbf s\|^2 = 2 - 2\cos(\mathbf q,\mathbf s)` for unit vectors.
+    Computed by one matrix product per batch of queries and :func:`torch.topk`:
+    :math:`O(QMN)` operations.
+
+    Parameters
+    ----------
+    queries : torch.Tensor, shape (Q, N)
+    database : torch.Tensor, shape (M, N)
+    k : int
+        Number of neighbours, ``1 <= k <= M``.
+    cosine : bool
+        Normalise rows first (cosine); ``False`` ranks by raw inner product.
+    batch_size : int
+        Queries per matrix product.
+
+    Returns
+    -------
+    scores : torch.Tensor, shape (Q, k)
+    indices : torch.Tensor of int64, shape (Q, k)
+        On the device of ``queries``.
+    """
+    queries = _check_2d(queries, "queries")
+    database = _check_2d(database, "database").to(device=queries.device, dtype=queries.dtype)
+    if queries.shape[1] != database.shape[1]:
+        raise ValueError(f"`queries` has dimension {queries.shape[1]} but `database` has {database.shape[1]}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+        raise TypeError(f"`k` must be an int, got {type(k).__name__}")
+    if not 1 <= k <= database.shape[0]:
+        raise ValueError(f"`k` must lie in [1, {database.shape[0]}], got {k}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}")
+    if cosine:
+        queries, database = _normalize(queries, "queries"), _normalize(database, "database")
+    scores, indices = [], []
+    for i in range(0, queries.shape[0], batch_size):
+        s, j = torch.topk(queries[i : i + batch_size] @ database.T, int(k), dim=1)
+        scores.append(s)
+        indices.append(j)
+    return torch.cat(scores), torch.cat(indices)
+
+
+def recall_at_k(approx: Any, exact: Any, k: int | None = None) -> float:
+    r"""Recall@k: the mean fraction of the exact :math:`k` neighbours that the approximate result found.
+
+    .. math:: \mathrm{recall@}k = \frac{1}{Qk}\sum_{q=1}^{Q}\big|\hat N_k(q)\cap N_k(q)\big|.
+
+    Parameters
+    ----------
+    approx, exact : array-like or torch.Tensor of ints, shape (Q, >= k)
+        Neighbour indices, best first (``-1`` marks a missing result, as faiss does).
+    k : int, optional
+        Defaults to the width of ``exact``.
+    """
+    a = torch.as_tensor(np.asarray(approx) if not isinstance(approx, torch.Tensor) else approx)
+    e = torch.as_tensor(np.asarray(exact) if not isinstance(exact, torch.Tensor) else exact).to(a.device)
+    for t, name in ((a, "approx"), (e, "exact")):
+        if t.ndim != 2 or t.dtype.is_floating_point:
+            raise ValueError(f"`{name}` must be a 2-d integer array of indices, got shape {tuple(t.shape)}, {t.dtype}")
+    if a.shape[0] != e.shape[0]:
+        raise ValueError(
+            f"`approx` and `exact` must have the same number of queries, got {a.shape[0]} and {e.shape[0]}"
+        )
+    k = e.shape[1] if k is None else k
+    if not 1 <= k <= min(a.shape[1], e.shape[1]):
+        raise ValueError(f"`k` must lie in [1, {min(a.shape[1], e.shape[1])}], got {k}")
+    a, e = a[:, :k], e[:, :k]
+    hits = ((a[:, :, None] == e[:, None, :]) & (e[:, None, :] >= 0)).any(dim=2)
+    return float(hits.sum()) / (a.shape[0] * k)
+
+
+def nearest_codeword(received: torch.Tensor, codebook: torch.Tensor, *, metric: str = "euclidean") -> torch.Tensor:
+    r"""Minimum-distance decoding: the index of the codeword nearest to each received word.
+
+    ``metric="euclidean"``: :math:`\arg\min_c\|\mathbf r-\mathbf c\|^2 =
+    \arg\max_c(2\mathbf r^T\mathbf c - \|\mathbf c\|^2)`, the maximum-likelihood decoder for
+    equiprobable codewords in white Gaussian noise. ``metric="cosine"``: the largest cosine,
+    the same decision when all codewords have equal norm (a spherical code, such as normalised
+    token vectors).
+
+    Returns
+    -------
+    torch.Tensor of int64, shape (R,), on the device of ``received``.
+    """
+    received = _check_2d(received, "received")
+    codebook = _check_2d(codebook, "codebook").to(device=received.device, dtype=received.dtype)
+    if received.shape[1] != codebook.shape[1]:
+        raise ValueError(f"`received` has length {received.shape[1]} but the codewords have {codebook.shape[1]}")
+    if metric == "euclidean":
+        return (2 * received @ codebook.T - (codebook**2).sum(1)).argmax(dim=1)
+    if metric == "cosine":
+        return exact_knn(received, codebook, 1)[1][:, 0]
+    raise ValueError(f"`metric` must be 'euclidean' or 'cosine', got {metric!r}")
+
+
+class FaissIndex:
+    r"""A faiss index over unit vectors, searched by inner product (= cosine).
+
+    Parameters
+    ----------
+    vectors : torch.Tensor, shape (M, N)
+        The database; rows are normalised and stored as float32.
+    kind : {"flat", "hnsw", "ivf_flat", "ivf_pq"}
+        ``flat``: exact search (``IndexFlatIP``); ``hnsw``: a hierarchical navigable small-world
+        graph (``IndexHNSWFlat``, parameter ``M`` = links per node, ``ef_construction``);
+        ``ivf_flat``: ``nlist`` k-means cells, exact inside the visited cells;
+        ``ivf_pq``: the same with product-quantised vectors (``pq_m`` sub-quantisers of
+        ``pq_bits`` bits).
+    n_train : int, optional
+        Train the IVF/PQ quantisers on this many randomly chosen rows (all rows by default);
+        training on a subset is much faster and barely changes the index.
+    seed : int
+        Seed of faiss' k-means and of the training subset (IVF kinds).
+
+    The knob that trades recall for speed is set with :meth:`set_knob`: ``efSearch`` for HNSW,
+    ``nprobe`` (cells visited) for IVF.
+
+    Raises
+    ------
+    MissingOptionalDependency
+        If ``faiss`` (``pip install faiss-cpu``) is not installed.
+    """
+
+    def __init__(
+        self,
+        vectors: torch.Tensor,
+        kind: str = "hnsw",
+        *,
+        M: int = 16,
+        ef_construction: int = 40,
+        nlist: int = 256,
+        pq_m: int = 16,
+        pq_bits: int = 8,
+        n_train: int | None = None,
+        seed: int = 0,
+    ):
+        if importlib.util.find_spec("faiss") is None:
+            raise MissingOptionalDependency(
+                "`faiss-cpu` is not installed; it is needed for approximate nearest-neighbour indexes. "
+                "Install it with `pip install faiss-cpu` (the book's environment, `make env`, has it)."
+            )
+        import faiss
+
+        if kind not in INDEX_KINDS:
+            raise ValueError(f"`kind` must be one of {INDEX_KINDS}, got {kind!r}")
+        vectors = _normalize(_check_2d(vectors, "vectors"), "vectors")
+        x = np.ascontiguousarray(vectors.detach().cpu().numpy(), dtype=np.float32)
+        n, d = x.shape
+        self.kind, self.dim, self.size = kind, d, n
+        ip = faiss.METRIC_INNER_PRODUCT
+        if kind == "flat":
+            index = faiss.IndexFlatIP(d)
+        elif kind == "hnsw":
+            index = faiss.IndexHNSWFlat(d, int(M), ip)
+            index.hnsw.efConstruction = int(ef_construction)
+        else:
+            if not 1 <= nlist <= n:
+                raise ValueError(f"`nlist` must lie in [1, {n}], got {nlist}")
+            quantizer = faiss.IndexFlatIP(d)
+            if kind == "ivf_flat":
+                index = faiss.IndexIVFFlat(quantizer, d, int(nlist), ip)
+            else:
+                if d % pq_m:
+                    raise ValueError(f"`pq_m` must divide the dimension {d}, got {pq_m}")
+                index = faiss.IndexIVFPQ(quantizer, d, int(nlist), int(pq_m), int(pq_bits), ip)
+            index.cp.seed = int(seed)
+            train = x
+            if n_train is not None:
+                if isinstance(n_train, bool) or not isinstance(n_train, (int, np.integer)) or not nlist <= n_train:
+                    raise ValueError(f"`n_train` must be an int of at least `nlist` = {nlist}, got {n_train!r}")
+                if n_train < n:
+                    pick = np.random.default_rng(seed).choice(n, size=int(n_train), replace=False)
+                    train = x[np.sort(pick)]
+            index.train(train)
+            self._quantizer = quantizer  # keep it alive: faiss does not own it
+        index.add(x)
+        self.index = index
+
+    @property
+    def knob_name(self) -> str | None:
+        """``"efSearch"`` (HNSW), ``"nprobe"`` (IVF) or None (flat)."""
+        return {"hnsw": "efSearch", "ivf_flat": "nprobe", "ivf_pq": "nprobe"}.get(self.kind)
+
+    def set_knob(self, value: int) -> "FaissIndex":
+        """Set efSearch (HNSW) or nprobe (IVF); returns the index."""
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"the knob must be a positive int, got {value!r}")
+        if self.kind == "hnsw":
+            self.index.hnsw.efSearch = int(value)
+        elif self.kind in ("ivf_flat", "ivf_pq"):
+            self.index.nprobe = int(value)
+        else:
+            raise ValueError("a flat index has no knob")
+        return self
+
+    def search(self, queries: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Approximate top-``k`` by cosine: (scores, indices) as torch tensors on the queries' device."""
+        queries = _normalize(_check_2d(queries, "queries"), "queries")
+        if queries.shape[1] != self.dim:
+            raise ValueError(f"`queries` has dimension {queries.shape[1]}, the index {self.dim}")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= self.size:
+            raise ValueError(f"`k` must be an int in [1, {self.size}], got {k!r}")
+        q = np.ascontiguousarray(queries.detach().cpu().numpy(), dtype=np.float32)
+        D, I = self.index.search(q, int(k))
+        return torch.from_numpy(D).to(queries.device), torch.from_numpy(I).to(queries.device)
+
+    def __repr__(self) -> str:
+        return f"FaissIndex(kind={self.kind!r}, size={self.size}, dim={self.dim})"

@@ -1,0 +1,284 @@
+"""Tests of semlib.estimators: InfoNCE / NWJ / DV bounds and Gaussian closed forms (§IV-D, Eqs. 40-43)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from semlib import estimators as E
+from semlib import info
+
+
+def gaussian_pairs(rng: np.random.Generator, rho: float, d: int, size: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(x, y) with d independent coordinate pairs of correlation rho."""
+    x = rng.standard_normal(size + (d,))
+    y = rho * x + math.sqrt(1 - rho**2) * rng.standard_normal(size + (d,))
+    return x, y
+
+
+def optimal_scores(x: np.ndarray, y: np.ndarray, rho: float) -> np.ndarray:
+    """s[..., i, j] = log p(y_j | x_i) / p(y_j): the true log density ratio (optimal critic)."""
+    v = 1 - rho**2
+    xi, yj = x[..., :, None, :], y[..., None, :, :]
+    return (-0.5 * math.log(v) - (yj - rho * xi) ** 2 / (2 * v) + yj**2 / 2).sum(-1)
+
+
+# --- InfoNCE ------------------------------------------------------------------------------------
+
+
+def test_constant_critic_gives_zero_bound():
+    for K in (2, 7, 64):
+        assert E.infonce_bound(np.zeros((K, K))) == pytest.approx(0.0, abs=1e-12)
+        assert E.infonce_loss(np.full((3, K, K), 2.5)) == pytest.approx(math.log(K))
+
+
+def test_perfect_critic_reaches_log_k():
+    K = 16
+    assert E.infonce_bound(200 * np.eye(K)) == pytest.approx(math.log(K), abs=1e-12)
+    assert E.infonce_bound(200 * np.eye(K), base=2) == pytest.approx(4.0, abs=1e-12)
+
+
+def test_loss_matches_cross_entropy():
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=(9, 9))
+    ce = torch.nn.functional.cross_entropy(torch.as_tensor(s), torch.arange(9))
+    assert E.infonce_loss(s) == pytest.approx(float(ce), abs=1e-12)
+
+
+def test_independent_variables_bound_near_zero():
+    """With x independent of y even the 'optimal' critic of a rho = 0.5 model certifies ~0."""
+    rng = np.random.default_rng(1)
+    K, R = 64, 200
+    x = rng.standard_normal((R, K, 2))
+    y = rng.standard_normal((R, K, 2))
+    bound = E.infonce_bound(optimal_scores(x, y, 0.0))
+    assert bound == pytest.approx(0.0, abs=1e-12)  # rho = 0 critic is constant
+    b_wrong = float(E.infonce_bound(optimal_scores(x, y, 0.5)))
+    # a fixed critic on independent data has E[bound] <= 0; spread about 1/sqrt(R K)
+    assert b_wrong < 3 / math.sqrt(R * K) and b_wrong > -1.0
+
+
+@pytest.mark.parametrize("rho, d, K", [(0.5, 1, 256), (0.8, 2, 256), (0.95, 4, 32)])
+def test_optimal_critic_close_to_min_of_i_and_log_k(rho, d, K):
+    rng = np.random.default_rng(2)
+    R = 40
+    x, y = gaussian_pairs(rng, rho, d, (R, K))
+    s = optimal_scores(x, y, rho)
+    I = -0.5 * d * math.log(1 - rho**2)
+    per_batch = np.array([float(E.infonce_bound(s[r])) for r in range(R)])
+    est, se = per_batch.mean(), per_batch.std(ddof=1) / math.sqrt(R)
+    target = min(I, math.log(K))
+    # never above either ceiling (beyond Monte-Carlo error) ...
+    assert est <= I + 4 * se and est <= math.log(K) + 1e-12
+    # ... and close to min(I, log K): the known gap of the optimal critic is O(e^I / K)
+    gap = 0.1 + math.exp(I) / K
+    assert est >= target - gap - 4 * se
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(1, 3), st.integers(2, 12)).map(lambda t: (t[0], t[1], t[1])),
+        elements=st.floats(-1e3, 1e3, allow_nan=False),
+    )
+)
+def test_infonce_never_exceeds_log_k(scores):
+    K = scores.shape[-1]
+    assert E.infonce_bound(scores) <= math.log(K) + 1e-9
+    assert E.infonce_loss(scores) >= -1e-9
+
+
+def test_torch_in_torch_out_and_gradient():
+    s = torch.randn(5, 5, dtype=torch.float64, requires_grad=True)
+    b = E.infonce_bound(s)
+    assert isinstance(b, torch.Tensor) and b.dtype == torch.float64
+    b.backward()
+    assert s.grad is not None and torch.isfinite(s.grad).all()
+    assert isinstance(E.infonce_bound(s.detach().numpy()), np.floating)
+
+
+def test_bilinear_critic_and_from_critic():
+    torch.manual_seed(0)
+    critic = E.BilinearCritic(3, 2, dtype=torch.float64)
+    with torch.no_grad():
+        critic.W.copy_(torch.randn(3, 2, dtype=torch.float64))
+    x = torch.randn(6, 3, dtype=torch.float64)
+    c = torch.randn(6, 2, dtype=torch.float64)
+    S = critic.scores(x, c)
+    brute = torch.stack([torch.stack([critic(x[j], c[i]) for j in range(6)]) for i in range(6)])
+    assert torch.allclose(S, brute)
+    b1 = E.infonce_from_critic(critic, x, c)
+    b2 = E.infonce_from_critic(lambda xx, cc: critic(xx, cc), x, c)  # broadcast path
+    assert float(b1.detach()) == pytest.approx(float(b2.detach()), abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "bad, exc",
+    [
+        (np.zeros((3, 4)), ValueError),
+        (np.zeros((1, 1)), ValueError),
+        (np.zeros(5), ValueError),
+        (np.array([[0.0, np.nan], [0.0, 0.0]]), ValueError),
+        (np.array([["a", "b"], ["c", "d"]]), TypeError),
+    ],
+)
+def test_infonce_bad_scores(bad, exc):
+    with pytest.raises(exc):
+        E.infonce_loss(bad)
+
+
+def test_from_critic_bad_inputs():
+    crit = E.BilinearCritic(2, 2)
+    with pytest.raises(TypeError):
+        E.infonce_from_critic(crit, np.zeros((3, 2)), np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="same number"):
+        E.infonce_from_critic(crit, torch.zeros(3, 2), torch.zeros(4, 2))
+    with pytest.raises(TypeError):
+        E.infonce_from_critic(3, torch.zeros(3, 2), torch.zeros(3, 2))
+    with pytest.raises(ValueError):
+        E.BilinearCritic(0, 2)
+
+
+# --- NWJ and DV -----------------------------------------------------------------------------------
+
+
+def test_nwj_dv_with_optimal_critic_on_gaussian():
+    rng = np.random.default_rng(3)
+    rho, d, N = 0.6, 2, 200_000
+    I = -0.5 * d * math.log(1 - rho**2)
+    x, y = gaussian_pairs(rng, rho, d, (N,))
+    y_shuf = y[rng.permutation(N)]
+    T_joint = optimal_scores(x[:, None, :], y[:, None, :], rho)[:, 0, 0]
+    T_marg = optimal_scores(x[:, None, :], y_shuf[:, None, :], rho)[:, 0, 0]
+    assert E.dv_bound(T_joint, T_marg) == pytest.approx(I, abs=0.03)
+    assert E.nwj_bound(T_joint + 1, T_marg + 1) == pytest.approx(I, abs=0.03)
+    # both are lower bounds for any critic: a mis-scaled critic gives less
+    assert E.dv_bound(0.5 * T_joint, 0.5 * T_marg) < I
+    assert E.nwj_bound(2 * T_joint, 2 * T_marg) < I
+    # DV >= NWJ for the same critic (log z <= z / e)
+    assert E.dv_bound(T_joint, T_marg) >= E.nwj_bound(T_joint, T_marg)
+
+
+def test_joint_and_marginal_split():
+    s = np.arange(9.0).reshape(3, 3)
+    j, m = E.joint_and_marginal_scores(s)
+    assert np.array_equal(j, [0, 4, 8]) and sorted(m) == [1, 2, 3, 5, 6, 7]
+    with pytest.raises(TypeError):
+        E.dv_bound(np.zeros(3), torch.zeros(3))
+    with pytest.raises(ValueError):
+        E.nwj_bound(np.array([]), np.zeros(3))
+
+
+# --- Gaussian closed forms ------------------------------------------------------------------------
+
+
+def test_gaussian_mi_matches_correlation_formula_and_torch():
+    rho = 0.7
+    C = np.array([[1, rho], [rho, 1.0]])
+    assert E.gaussian_mutual_information(C, 0, 1) == pytest.approx(-0.5 * math.log(1 - rho**2))
+    Ct = torch.tensor(C, requires_grad=True)
+    v = E.gaussian_mutual_information(Ct, [0], [1])
+    v.backward()
+    assert Ct.grad is not None
+
+
+def test_gaussian_chain_rule_and_conditional():
+    rng = np.random.default_rng(4)
+    L = rng.normal(size=(5, 5))
+    C = L @ L.T + 0.1 * np.eye(5)
+    lhs = E.gaussian_mutual_information(C, [0], [1, 2])
+    rhs = E.gaussian_mutual_information(C, [0], [1]) + E.gaussian_mutual_information(C, [0], [2], given=[1])
+    assert lhs == pytest.approx(rhs, abs=1e-12)
+    h = E.gaussian_entropy
+    assert E.gaussian_mutual_information(C, [0, 3], [4]) == pytest.approx(
+        h(C, [0, 3]) + h(C, [4]) - h(C, [0, 3, 4]), abs=1e-12
+    )
+
+
+def test_var_and_arma_covariances_against_simulation():
+    rng = np.random.default_rng(5)
+    a, theta, n = 0.5, 0.4, 4
+    e = rng.standard_normal(400_000 + 1)
+    x = np.zeros_like(e)
+    for t in range(1, len(e)):
+        x[t] = a * x[t - 1] + e[t] + theta * e[t - 1]
+    x = x[1000:]
+    emp = np.array([np.mean(x[: len(x) - k] * x[k:]) for k in range(n)])
+    C = E.arma11_covariance(a, theta, n)
+    assert np.allclose(C[0], emp, atol=0.03)
+    assert np.allclose(E.arma11_covariance(0.3, 0.0, 5), E.var_covariance([[[0.3]]], [[1.0]], 5))
+
+
+def test_backward_di_of_identity_encoder_on_ar1():
+    """S_t = X_t on an AR(1): the sum telescopes to known Markov expressions."""
+    a, n = 0.6, 4
+    C = E.append_linear(E.var_covariance([[[a]]], [[1.0]], n), np.eye(n))
+    terms = E.gaussian_backward_directed_information_terms(C, range(n), range(n, 2 * n))
+    i1 = -0.5 * math.log(1 - a**2)  # I(X_{t+1}; X_t)
+    cond = i1 + 0.5 * math.log(1 - a**4)  # I(X_{t+1:n}; X_t | X_{1:t-1}) = I(X_{t+1};X_t) - I(X_{t+1};X_{t-1})
+    assert terms == pytest.approx([i1, cond, cond, 0.0], abs=1e-12)
+
+
+def test_linear_encoder_optimum_is_cca_and_beats_random_encoders():
+    C = E.arma11_covariance(0.0, 0.9, 6)
+    past, fut = [0, 1, 2], [3, 4, 5]
+    val, W, rho = E.gaussian_linear_encoder_optimum(C, past, fut, 1)
+    # the value is attained by W (evaluated independently with log-dets)
+    M = np.zeros((1, 6))
+    M[0, past] = W[0]
+    assert E.gaussian_mutual_information(E.append_linear(C, M), fut, [6]) == pytest.approx(val, abs=1e-10)
+    rng = np.random.default_rng(6)
+    for _ in range(200):
+        M[0, past] = rng.normal(size=3)
+        assert E.gaussian_mutual_information(E.append_linear(C, M), fut, [6]) <= val + 1e-10
+    # m = rank gives all the information between past and future
+    full, _, _ = E.gaussian_linear_encoder_optimum(C, past, fut, 3)
+    assert full == pytest.approx(E.gaussian_mutual_information(C, past, fut), abs=1e-10)
+
+
+def test_optimal_backward_di_terms_are_attained():
+    C = E.arma11_covariance(0.5, 0.5, 5)
+    terms, enc = E.optimal_backward_directed_information(C, range(5), 1)
+    M = np.vstack(enc[:-1] + [np.eye(5)[[4]]])
+    J = E.append_linear(C, M)
+    achieved = E.gaussian_backward_directed_information_terms(J, range(5), range(5, 10))
+    assert achieved == pytest.approx(terms, abs=1e-9)
+
+
+def test_discrete_xor_breaks_second_inequality_of_eq42():
+    """X1, X2 fair bits, X3 = X1 xor X2, t = 1: I(X_{2:3}; X_1) = 1 bit, I(X_2;X_1) + I(X_3;X_1) = 0."""
+    p = np.zeros((2, 2, 2))
+    for x1 in range(2):
+        for x2 in range(2):
+            p[x1, x2, x1 ^ x2] = 0.25
+    assert info.mutual_information(p, (1, 2), 0, base=2) == pytest.approx(1.0)
+    assert info.mutual_information(p, 1, 0, base=2) + info.mutual_information(p, 2, 0, base=2) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(
+    "call, exc",
+    [
+        (lambda: E.gaussian_mutual_information(np.eye(3), [0], [0]), ValueError),
+        (lambda: E.gaussian_mutual_information(np.eye(3), [0], [5]), ValueError),
+        (lambda: E.gaussian_mutual_information(np.eye(3), [0.5], [1]), TypeError),
+        (lambda: E.gaussian_mutual_information(np.ones((2, 3)), [0], [1]), ValueError),
+        (lambda: E.gaussian_mutual_information(np.array([[1, 0.5], [0.2, 1]]), [0], [1]), ValueError),
+        (lambda: E.gaussian_mutual_information(np.ones((2, 2)), [0], [1]), ValueError),  # singular
+        (lambda: E.gaussian_backward_directed_information(np.eye(4), [0, 1], [2]), ValueError),
+        (lambda: E.arma11_covariance(1.0, 0.0, 3), ValueError),
+        (lambda: E.arma11_covariance(0.5, "x", 3), TypeError),
+        (lambda: E.var_covariance([[[0.5]]], [[1.0]], 0), ValueError),
+        (lambda: E.gaussian_linear_encoder_optimum(np.eye(3), [0], [1], 0), ValueError),
+        (lambda: E.append_linear(np.eye(3), np.ones((1, 2))), ValueError),
+    ],
+)
+def test_bad_inputs(call, exc):
+    with pytest.raises(exc):
+        call()

@@ -1,0 +1,160 @@
+"""Tests of semlib.hopfield: Hebbian network, Cover's count vs LP separability, modern Hopfield = attention."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from semlib import hopfield as hf
+
+
+def test_hebbian_weights_symmetric_zero_diagonal_and_match_the_sum():
+    xi = hf.random_patterns(7, 30, seed=1)
+    W = hf.hebbian_weights(xi)
+    hand = sum(torch.outer(x, x) for x in xi) / 30
+    hand.fill_diagonal_(0)
+    assert torch.allclose(W, W.T, atol=0) and torch.all(W.diagonal() == 0)
+    assert torch.allclose(W, hand, atol=1e-14)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_single_pattern_is_a_fixed_point_and_is_retrieved(mode):
+    xi = hf.random_patterns(1, 50, seed=3)
+    W = hf.hebbian_weights(xi)
+    assert bool(hf.is_fixed_point(W, xi).all())
+    cue = hf.flip_bits(xi, 0.2, seed=4)
+    assert int((cue != xi).sum()) == 10
+    out, conv = hf.hopfield_update(W, cue, mode=mode)
+    assert torch.equal(out, xi) and bool(conv.all())
+
+
+def test_async_reaches_a_fixed_point_at_high_load():
+    xi = hf.random_patterns(20, 40, trials=3, seed=5)
+    W = hf.hebbian_weights(xi)
+    out, conv = hf.hopfield_update(W, xi, mode="async", max_sweeps=100)
+    assert bool(conv.all()) and bool(hf.is_fixed_point(W, out, strict=False).all())
+
+
+def test_capacity_experiment_low_load_retrieves_high_load_fails():
+    r = hf.hopfield_capacity(200, [0.05, 0.3], trials=3, max_cues=20)
+    assert r.retrieved_fraction[0] == 1.0 and r.retrieved_fraction[1] < 0.5
+    assert r.n_patterns.tolist() == [10, 60]
+
+
+@pytest.mark.parametrize("P,n", [(1, 1), (3, 5), (5, 5), (7, 3), (20, 10), (40, 7)])
+def test_cover_count_exact_log_and_binomial_cdf(P, n):
+    from scipy.stats import binom
+
+    C = hf.cover_count(P, n)
+    if P <= n:
+        assert C == 2**P
+    assert math.isclose(hf.cover_count(P, n, log=True), math.log(C), rel_tol=1e-12)
+    assert math.isclose(hf.cover_fraction(P, n), binom.cdf(n - 1, P - 1, 0.5), rel_tol=1e-12)
+
+
+def test_cover_fraction_half_at_twice_the_dimension_and_large_P():
+    assert hf.cover_fraction(40, 20) == pytest.approx(0.5, abs=1e-12)
+    assert 0 < hf.cover_fraction(4000, 1000) < 1e-100  # log-space keeps it finite
+
+
+@given(st.integers(1, 60), st.integers(1, 30))
+def test_cover_recursion(P, n):
+    # C(P+1, n) = C(P, n) + C(P, n-1), with C(P, 0) = 0
+    lhs = hf.cover_count(P + 1, n)
+    rhs = hf.cover_count(P, n) + (hf.cover_count(P, n - 1) if n > 1 else 0)
+    assert lhs == rhs
+
+
+def test_lp_separability_matches_cover_within_monte_carlo_error():
+    n, Ps, trials = 3, [2, 4, 6, 8], 300
+    frac = hf.separability_fraction(n, Ps, trials=trials, seed=0)
+    exact = hf.cover_fraction(np.array(Ps), n)
+    se = np.sqrt(exact * (1 - exact) / trials) + 1e-9
+    assert np.all(np.abs(frac - exact) <= 4 * se + 1e-12)
+
+
+def test_lp_exhaustive_small_case_counts_cover():
+    rng = np.random.default_rng(2)
+    P, n = 5, 2
+    X = rng.standard_normal((P, n))
+    labels = np.array([[1 if (k >> i) & 1 else -1 for i in range(P)] for k in range(2**P)], dtype=float)
+    sep = hf.linearly_separable(np.broadcast_to(X, (2**P, P, n)), labels)
+    assert int(sep.sum()) == hf.cover_count(P, n) == 10
+
+
+def test_modern_update_is_scaled_dot_product_attention():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(2, 13, 8, generator=g, dtype=torch.float64)
+    q = torch.randn(2, 5, 8, generator=g, dtype=torch.float64)
+    beta = 0.7
+    ours = hf.modern_hopfield_update(X, q, beta)
+    sdpa = torch.nn.functional.scaled_dot_product_attention(q, X, X, scale=beta)
+    assert torch.allclose(ours, sdpa, atol=1e-10, rtol=0)
+    one = hf.modern_hopfield_update(X[0], q[0, 0], beta)
+    assert torch.allclose(one, ours[0, 0], atol=1e-12)
+
+
+def test_modern_update_decreases_energy():
+    X = hf.sphere_patterns(50, 10, radius=3.0, seed=1)
+    q = torch.randn(20, 10, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    E0 = hf.modern_hopfield_energy(X, q, 2.0)
+    E1 = hf.modern_hopfield_energy(X, hf.modern_hopfield_update(X, q, 2.0), 2.0)
+    assert torch.all(E1 <= E0 + 1e-12)
+
+
+def test_ramsauer_bound_reproduces_their_numbers():
+    b1 = hf.ramsauer_capacity_bound(20, beta=1, K=3, p=0.001)
+    b2 = hf.ramsauer_capacity_bound(75, beta=1, K=1, p=0.001)
+    assert b1.c == pytest.approx(3.1546, abs=1e-4) and b1.a + math.log(b1.b) > 1.27
+    assert b2.c == pytest.approx(1.3718, abs=1e-4) and b2.a + math.log(b2.b) < -0.94
+    assert b1.applicable and b2.applicable
+
+
+def test_modern_capacity_grows_with_dimension():
+    Ns = np.unique(np.geomspace(2, 3000, 25).astype(int))
+    caps = [hf.modern_hopfield_capacity(d, Ns, n_queries=100).capacity for d in (6, 10, 14)]
+    assert caps[0] < caps[1] < caps[2]
+
+
+def test_mceliece_and_crosstalk():
+    assert hf.mceliece_capacity(1000) == pytest.approx(1000 / (2 * math.log(1000)))
+    assert hf.mceliece_capacity(1000, all_patterns=True) == pytest.approx(1000 / (4 * math.log(1000)))
+    expected = 0.5 * math.erfc(math.sqrt(10) / math.sqrt(2))
+    assert hf.crosstalk_bit_error(10_001, 1001) == pytest.approx(expected, rel=1e-9)
+
+
+def test_bad_inputs():
+    xi = hf.random_patterns(3, 10)
+    with pytest.raises(ValueError, match="patterns"):
+        hf.hebbian_weights(xi * 0.5)
+    with pytest.raises(TypeError, match="patterns"):
+        hf.hebbian_weights(np.ones((3, 10)))
+    with pytest.raises(ValueError, match="state"):
+        hf.hopfield_update(hf.hebbian_weights(xi), torch.ones(2, 9, dtype=torch.float64))
+    with pytest.raises(ValueError, match="mode"):
+        hf.hopfield_update(hf.hebbian_weights(xi), xi, mode="parallel")
+    with pytest.raises(ValueError, match="alphas"):
+        hf.hopfield_capacity(10, [0.1, -1])
+    with pytest.raises(ValueError, match="fraction"):
+        hf.flip_bits(xi, 1.5)
+    with pytest.raises(ValueError, match="labels"):
+        hf.linearly_separable(np.ones((3, 2)), np.array([1, 0, 1]))
+    with pytest.raises(ValueError, match="labels"):
+        hf.linearly_separable(np.ones((3, 2)), np.ones(4))
+    with pytest.raises(TypeError, match="P"):
+        hf.cover_count(2.5, 3)
+    with pytest.raises(ValueError, match="n"):
+        hf.cover_count(3, 0)
+    with pytest.raises(ValueError, match="beta"):
+        hf.modern_hopfield_update(xi, xi[0], -1.0)
+    with pytest.raises(ValueError, match="query"):
+        hf.modern_hopfield_update(xi, torch.ones(4, dtype=torch.float64), 1.0)
+    with pytest.raises(ValueError, match="p"):
+        hf.ramsauer_capacity_bound(10, p=0)
+    with pytest.raises(ValueError, match="n_patterns"):
+        hf.modern_hopfield_capacity(5, [10, 5])
