@@ -42,7 +42,14 @@ WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 
 
 class MissingOptionalDependency(ImportError):
-    """An optional package the real-data chapters need is not installed."""
+    """An optional package the real-data chapters need is not installed.
+
+    In Jupyter the error shows as its one-line message, without a traceback
+    (IPython calls ``_render_traceback_`` when an exception defines it).
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
 
 
 def _require(module: str, pip_name: str, why: str) -> None:

