@@ -10,8 +10,10 @@ Natural logarithms (nats) throughout; ``base=2`` gives bits.
 """
 
 from . import (
+    bounds,
     device,
     directed,
+    elbo,
     embeddings,
     estimators,
     fisher,
@@ -26,6 +28,7 @@ from . import (
     rate_distortion,
     reward,
     search,
+    ssm,
     tvvar,
 )
 
@@ -45,6 +48,9 @@ __all__ = [
     "estimators",
     "tvvar",
     "hopfield",
+    "bounds",
+    "elbo",
+    "ssm",
     "device",
     "plot",
     "__version__",

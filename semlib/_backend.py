@@ -69,6 +69,15 @@ def as_real_tensor(x: Any, name: str, dtype: Any = None) -> tuple[Any, bool]:
     return torch.as_tensor(np.ascontiguousarray(arr), dtype=dtype or torch.float64), True
 
 
+def check_int(value: Any, name: str, minimum: int) -> int:
+    """``value`` if it is an int (not a bool) at least ``minimum``; else TypeError/ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}, got {value}")
+    return value
+
+
 def all_finite(x: Any) -> bool:
     if is_torch(x):
         import torch

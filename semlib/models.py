@@ -48,6 +48,7 @@ from typing import Any
 
 import torch
 from tqdm.auto import tqdm
+from ._backend import check_int as _check_int
 
 __all__ = [
     "TokenSource",
@@ -62,12 +63,6 @@ __all__ = [
 ]
 
 
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}, got {value}")
-    return value
 
 
 class TokenSource:
@@ -634,7 +629,9 @@ def fit_next_token(
 # The architectures of chapter 5 (§V) live in their own module; the names a reader looks
 # for under "models" are re-exported here.
 from .hopfield import hebbian_weights, hopfield_update, modern_hopfield_update  # noqa: E402
+from .ssm import MaskedDiffusionLM, SelectiveSSM, unroll_to_tvvar  # noqa: E402
 from .tvvar import TVVAR, AttentionTVVAR, TinyGPT, attention_as_tvvar  # noqa: E402
 
 __all__ += ["TVVAR", "AttentionTVVAR", "TinyGPT", "attention_as_tvvar",
-            "hebbian_weights", "hopfield_update", "modern_hopfield_update"]
+            "hebbian_weights", "hopfield_update", "modern_hopfield_update",
+            "SelectiveSSM", "unroll_to_tvvar", "MaskedDiffusionLM"]

@@ -54,6 +54,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
+from ._backend import check_int as _check_int
 
 __all__ = [
     "tvvar_outputs",
@@ -74,12 +75,6 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- validation
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}, got {value}")
-    return value
 
 
 def _check_tensor(x: Any, name: str, ndim: int | tuple[int, ...]) -> torch.Tensor:
@@ -481,8 +476,11 @@ def multihead_coefficients(pis: list[torch.Tensor] | tuple[torch.Tensor, ...],
 
 # --------------------------------------------------------------------------- a tiny GPT
 class _Block(torch.nn.Module):
-    def __init__(self, d: int, n_heads: int, mlp_ratio: int):
+    """Pre-norm Transformer block; ``causal=False`` gives the bidirectional block of a diffusion LM."""
+
+    def __init__(self, d: int, n_heads: int, mlp_ratio: int, causal: bool = True):
         super().__init__()
+        self.causal = causal
         self.n_heads, self.d_head = n_heads, d // n_heads
         self.ln1 = torch.nn.LayerNorm(d)
         self.q = torch.nn.Linear(d, d, bias=False)
@@ -496,7 +494,7 @@ class _Block(torch.nn.Module):
     def attention(self, h: torch.Tensor) -> torch.Tensor:
         Bsz, T, d = h.shape
         split = lambda x: x.view(Bsz, T, self.n_heads, self.d_head).transpose(1, 2)  # noqa: E731
-        y = F.scaled_dot_product_attention(split(self.q(h)), split(self.k(h)), split(self.v(h)), is_causal=True)
+        y = F.scaled_dot_product_attention(split(self.q(h)), split(self.k(h)), split(self.v(h)), is_causal=self.causal)
         return self.o(y.transpose(1, 2).reshape(Bsz, T, d))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

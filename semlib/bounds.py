@@ -1,0 +1,377 @@
+r"""Generalization bounds for next-token prediction: Theorem 8 of the paper, term by term, and a correct bound.
+
+Section V-D of the paper bounds the test cross-entropy of a Transformer at one
+position :math:`t` by the training cross-entropy over :math:`M` samples, a
+Rademacher term and a concentration term (Theorem 8, Eqs. (68)-(75)). This
+module evaluates every printed term on given logits, estimates empirical
+Rademacher complexities (Monte Carlo over sign vectors, and in closed form for
+a norm-bounded linear read-out), and provides a bound that is valid for the
+(unbounded) cross-entropy: the model's probabilities are mixed with the uniform
+law at weight :math:`\gamma`, so that the loss lies in :math:`[0, \log(V/\gamma)]`,
+and Mohri et al.'s Theorem 3.3 (which needs a loss in :math:`[0,1]`) is applied
+to the loss divided by that range.
+
+Introduced in the chapter ``ch-generalization`` (chapters/05_autoregressive/generalization.ipynb).
+
+All functions take torch tensors and return torch tensors (or Python floats for
+scalars) on the device of the input; computations are done in float64.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from ._backend import check_int as _check_int
+
+__all__ = [
+    "hbar_logits",
+    "per_sample_loss",
+    "empirical_loss",
+    "printed_rademacher_term",
+    "printed_concentration_term",
+    "PrintedBound",
+    "printed_bound",
+    "mcdiarmid_term",
+    "rademacher_finite",
+    "massart_bound",
+    "rademacher_linear",
+    "smoothed_probs",
+    "smoothed_loss",
+    "smoothed_loss_range",
+    "smoothed_lipschitz",
+    "CorrectedBound",
+    "corrected_bound",
+]
+
+
+# --------------------------------------------------------------------------- validation
+def _check_logits_targets(logits: Any, targets: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
+        raise TypeError("`logits` must be a (M, V) torch tensor")
+    if not isinstance(targets, torch.Tensor) or targets.ndim != 1 or targets.dtype != torch.long:
+        raise TypeError("`targets` must be a (M,) torch tensor of token ids (torch.long)")
+    if logits.shape[0] != targets.shape[0]:
+        raise ValueError(f"`logits` has {logits.shape[0]} rows but `targets` has {targets.shape[0]}")
+    if logits.shape[0] < 1 or logits.shape[1] < 2:
+        raise ValueError("`logits` needs at least one row and two columns")
+    if targets.min() < 0 or targets.max() >= logits.shape[1]:
+        raise ValueError(f"`targets` must lie in 0..{logits.shape[1] - 1}")
+    if not torch.isfinite(logits).all():
+        raise ValueError("`logits` must be finite")
+    return logits.double(), targets.to(logits.device)
+
+
+
+
+def _check_open_unit(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"`{name}` must be a number, got {type(value).__name__}")
+    if not 0.0 < float(value) < 1.0:
+        raise ValueError(f"`{name}` must lie in (0, 1), got {value}")
+    return float(value)
+
+
+def _check_nonneg(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"`{name}` must be a number, got {type(value).__name__}")
+    if not (float(value) >= 0.0 and math.isfinite(float(value))):
+        raise ValueError(f"`{name}` must be finite and >= 0, got {value}")
+    return float(value)
+
+
+# --------------------------------------------------------------------------- the printed terms
+def hbar_logits(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    r"""The logit of the ground-truth token, :math:`z_m^{\hbar}` (Eqs. (69), (71)): shape (M,).
+
+    Parameters
+    ----------
+    logits : torch.Tensor, shape (M, V)
+        Logit vectors :math:`\mathbf z_m` of the :math:`M` samples at position :math:`t`.
+    targets : torch.Tensor, shape (M,), long
+        Index :math:`\hbar` of the ground-truth token of each sample (the one-hot
+        :math:`\mathbf u_{mt}^{\hbar}`).
+    """
+    logits, targets = _check_logits_targets(logits, targets)
+    return logits.gather(1, targets[:, None])[:, 0]
+
+
+def per_sample_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    r"""Cross-entropy of each sample, :math:`\log 1/q(z_m^{\hbar})` (Eqs. (70)-(71)): shape (M,), nats.
+
+    :math:`q(z_m^{\hbar}) = \mathbf 1^T(\mathbf u_{mt}^{\hbar})\,\mathrm{softmax}(\mathbf z_m)`,
+    so the loss is :math:`\operatorname{logsumexp}(\mathbf z_m) - z_m^{\hbar}`.
+    """
+    logits, targets = _check_logits_targets(logits, targets)
+    return torch.logsumexp(logits, 1) - logits.gather(1, targets[:, None])[:, 0]
+
+
+def empirical_loss(logits: torch.Tensor, targets: torch.Tensor) -> float:
+    r"""Empirical cross-entropy :math:`\hat{\mathcal L} = \frac1M\sum_m \log 1/q(z_m^{\hbar})`, Eq. (70)."""
+    return float(per_sample_loss(logits, targets).mean())
+
+
+def printed_rademacher_term(logits: torch.Tensor, targets: torch.Tensor) -> float:
+    r"""The paper's Rademacher term of Eq. (72), :math:`\frac{2\sqrt2}{M}\sum_m |z_m^{\hbar}|`.
+
+    It is :math:`2\times` the right-hand side of Eq. (75). Note that it is not
+    invariant under adding a constant to all logits, which leaves the model's
+    probabilities unchanged.
+    """
+    z = hbar_logits(logits, targets)
+    return float(2 * math.sqrt(2) * z.abs().mean())
+
+
+def printed_concentration_term(M: int, delta: float) -> float:
+    r"""The concentration term of Eqs. (72) and (74), :math:`3\sqrt{\log(2/\delta)/(2M)}`.
+
+    Valid (through Mohri et al.'s Theorem 3.3) only for a loss with values in :math:`[0, 1]`.
+    """
+    return mcdiarmid_term(M, delta, 1.0)
+
+
+@dataclass(frozen=True)
+class PrintedBound:
+    """Terms of the printed bound, Eq. (72): ``total = empirical + rademacher + concentration``.
+
+    ``max_loss`` is the largest per-sample loss: Theorem 3.3 of Mohri et al. needs it <= 1.
+    """
+
+    empirical: float
+    rademacher: float
+    concentration: float
+    total: float
+    max_loss: float
+    M: int
+    delta: float
+
+
+def printed_bound(logits: torch.Tensor, targets: torch.Tensor, delta: float = 0.05) -> PrintedBound:
+    r"""Evaluate Theorem 8 as printed, Eq. (72), on the logits of :math:`M` samples.
+
+    .. math::
+        \hat{\mathcal L}(\mathbf A,\mathbf B) + \frac{2\sqrt2}{M}\sum_{m=1}^M|z_m^{\hbar}|
+        + 3\sqrt{\frac{\log(2/\delta)}{2M}}.
+
+    Parameters
+    ----------
+    logits : torch.Tensor, shape (M, V)
+    targets : torch.Tensor, shape (M,), long
+    delta : float in (0, 1), default 0.05
+    """
+    delta = _check_open_unit(delta, "delta")
+    loss = per_sample_loss(logits, targets)
+    M = loss.shape[0]
+    emp = float(loss.mean())
+    rad = printed_rademacher_term(logits, targets)
+    conc = printed_concentration_term(M, delta)
+    return PrintedBound(emp, rad, conc, emp + rad + conc, float(loss.max()), M, delta)
+
+
+# --------------------------------------------------------------------------- correct ingredients
+def mcdiarmid_term(M: int, delta: float, B: float = 1.0) -> float:
+    r"""Concentration term of Mohri et al. (2018), Thm 3.3, for a loss with values in :math:`[0, B]`.
+
+    .. math:: 3B\sqrt{\frac{\log(2/\delta)}{2M}}
+
+    (Theorem 3.3 is stated for :math:`[0,1]`; apply it to :math:`\ell/B` and multiply by :math:`B`.)
+    With ``B = 1`` this is the last term of Eqs. (72) and (74).
+    """
+    M = _check_int(M, "M", 1)
+    delta = _check_open_unit(delta, "delta")
+    B = _check_nonneg(B, "B")
+    return 3.0 * B * math.sqrt(math.log(2.0 / delta) / (2.0 * M))
+
+
+def rademacher_finite(values: torch.Tensor, n_draws: int = 2000, *, seed: int = 0) -> tuple[float, float]:
+    r"""Monte-Carlo empirical Rademacher complexity of a finite class (the form of Eq. (73)).
+
+    .. math:: \hat{\mathfrak R} = \mathbb E_\sigma\Big[\max_{k}\frac1M\sum_{m=1}^M\sigma_m\,v_{km}\Big]
+
+    Parameters
+    ----------
+    values : torch.Tensor, shape (K, M)
+        Row ``k`` holds the values (losses or logits) of function ``k`` on the ``M`` samples.
+        The supremum of Eq. (73) is over the rows.
+    n_draws : int, default 2000
+        Number of Rademacher sign vectors.
+    seed : int, default 0
+
+    Returns
+    -------
+    (estimate, standard_error) : tuple of float
+    """
+    if not isinstance(values, torch.Tensor) or values.ndim != 2:
+        raise TypeError("`values` must be a (K, M) torch tensor")
+    if values.shape[0] < 1 or values.shape[1] < 1:
+        raise ValueError("`values` must have at least one row and one column")
+    n_draws = _check_int(n_draws, "n_draws", 2)
+    v = values.double()
+    g = torch.Generator().manual_seed(seed)
+    sig = (torch.randint(0, 2, (n_draws, v.shape[1]), generator=g) * 2 - 1).to(v)
+    sups = (sig @ v.T).max(1).values / v.shape[1]
+    return float(sups.mean()), float(sups.std() / math.sqrt(n_draws))
+
+
+def massart_bound(values: torch.Tensor) -> float:
+    r"""Massart's lemma: :math:`\hat{\mathfrak R}\le \max_k\|\mathbf v_k\|_2\sqrt{2\log K}/M` for ``values`` (K, M)."""
+    if not isinstance(values, torch.Tensor) or values.ndim != 2:
+        raise TypeError("`values` must be a (K, M) torch tensor")
+    K, M = values.shape
+    if K < 1 or M < 1:
+        raise ValueError("`values` must have at least one row and one column")
+    return float(values.double().norm(dim=1).max() * math.sqrt(2 * math.log(K)) / M) if K > 1 else 0.0
+
+
+def rademacher_linear(features: torch.Tensor, radius: float, n_outputs: int = 1, *, n_draws: int = 0,
+                      seed: int = 0) -> tuple[float, float | None]:
+    r"""Rademacher complexity of the norm-bounded linear read-out :math:`\{\phi\mapsto\mathbf W\phi:\|\mathbf W\|_F\le\Lambda\}`.
+
+    With one sign per sample and output, as in the vector contraction inequality,
+
+    .. math::
+        \mathfrak R_{\rm vec} = \mathbb E_\sigma\sup_{\|\mathbf W\|_F\le\Lambda}\frac1M\sum_{m,i}\sigma_{mi}
+        (\mathbf W\phi_m)_i = \frac{\Lambda}{M}\,\mathbb E_\sigma\Big\|\sum_m\sigma_m\phi_m^T\Big\|_F
+        \le \frac{\Lambda}{M}\sqrt{V\sum_m\|\phi_m\|^2}.
+
+    Parameters
+    ----------
+    features : torch.Tensor, shape (M, d)
+        Feature vectors :math:`\phi_m`, which must not depend on the sample.
+    radius : float
+        :math:`\Lambda`, the Frobenius-norm radius of the read-out.
+    n_outputs : int, default 1
+        :math:`V`, number of outputs (the vocabulary size for a softmax read-out).
+    n_draws : int, default 0
+        If positive, also return a Monte-Carlo estimate of the exact expectation.
+
+    Returns
+    -------
+    (closed_form_upper, monte_carlo) : the Jensen bound (float) and the MC estimate (float or None).
+    """
+    if not isinstance(features, torch.Tensor) or features.ndim != 2:
+        raise TypeError("`features` must be a (M, d) torch tensor")
+    if features.shape[0] < 1:
+        raise ValueError("`features` needs at least one row")
+    radius = _check_nonneg(radius, "radius")
+    n_outputs = _check_int(n_outputs, "n_outputs", 1)
+    n_draws = _check_int(n_draws, "n_draws", 0)
+    phi = features.double()
+    M = phi.shape[0]
+    closed = float(radius * torch.sqrt(n_outputs * (phi ** 2).sum()) / M)
+    mc = None
+    if n_draws > 0:
+        g = torch.Generator().manual_seed(seed)
+        tot = 0.0
+        chunk = max(1, 2 ** 22 // (M * n_outputs))
+        done = 0
+        while done < n_draws:
+            b = min(chunk, n_draws - done)
+            sig = (torch.randint(0, 2, (b, n_outputs, M), generator=g) * 2 - 1).to(phi)
+            tot += float((sig @ phi).flatten(1).norm(dim=1).sum())
+            done += b
+        mc = radius * tot / n_draws / M
+    return closed, mc
+
+
+def smoothed_probs(logits: torch.Tensor, gamma: float) -> torch.Tensor:
+    r"""Softmax mixed with the uniform law: :math:`q_\gamma = (1-\gamma)\,\mathrm{softmax}(\mathbf z) + \gamma/V`."""
+    if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
+        raise TypeError("`logits` must be a (M, V) torch tensor")
+    gamma = _check_open_unit(gamma, "gamma")
+    V = logits.shape[1]
+    return (1 - gamma) * torch.softmax(logits.double(), 1) + gamma / V
+
+
+def smoothed_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float) -> torch.Tensor:
+    r"""Per-sample loss :math:`-\log q_\gamma(\hbar)`, with values in :math:`[0, \log(V/\gamma)]`: shape (M,)."""
+    logits, targets = _check_logits_targets(logits, targets)
+    p = smoothed_probs(logits, gamma)
+    return -torch.log(p.gather(1, targets[:, None])[:, 0])
+
+
+def smoothed_loss_range(V: int, gamma: float) -> float:
+    r"""Upper end :math:`B = \log(V/\gamma)` of the smoothed loss (its lower end is 0)."""
+    V = _check_int(V, "V", 2)
+    gamma = _check_open_unit(gamma, "gamma")
+    return math.log(V / gamma)
+
+
+def smoothed_lipschitz() -> float:
+    r"""Lipschitz constant of :math:`\mathbf z\mapsto-\log q_\gamma(\hbar)` in the Euclidean norm of the whole logit vector: :math:`\sqrt2`.
+
+    The gradient is :math:`-\frac{(1-\gamma)s_\hbar}{q_\gamma(\hbar)}(\mathbf e_\hbar-\mathbf s)` with
+    :math:`\mathbf s=\mathrm{softmax}(\mathbf z)`; the prefactor is at most 1 and
+    :math:`\|\mathbf e_\hbar-\mathbf s\|_2\le\sqrt2(1-s_\hbar)\le\sqrt2`.
+    """
+    return math.sqrt(2.0)
+
+
+@dataclass(frozen=True)
+class CorrectedBound:
+    """Terms of the corrected bound: ``total = empirical + rademacher + concentration``.
+
+    ``loss_range`` is B = log(V/gamma); ``rad_linear`` is the linear-class complexity before the
+    contraction factor 2 * sqrt(2) * L (L = sqrt 2).
+    """
+
+    empirical: float
+    rademacher: float
+    concentration: float
+    total: float
+    loss_range: float
+    rad_linear: float
+    M: int
+    delta: float
+    gamma: float
+
+
+def corrected_bound(features: torch.Tensor, W: torch.Tensor, targets: torch.Tensor, *, radius: float,
+                    gamma: float = 0.01, delta: float = 0.05) -> CorrectedBound:
+    r"""A valid bound on the test cross-entropy of the smoothed read-out :math:`q_\gamma(\mathbf W\phi)`.
+
+    For the class :math:`\mathcal F = \{\phi\mapsto\mathbf W\phi : \|\mathbf W\|_F\le\Lambda\}` on fixed
+    features, with probability at least :math:`1-\delta` over :math:`M` i.i.d. samples, for every
+    :math:`\mathbf W` in the class,
+
+    .. math::
+        \mathbb E[-\log q_\gamma(\hbar)] \le \frac1M\sum_m -\log q_\gamma(\hbar_m)
+        + 2\cdot\sqrt2\cdot\sqrt2\,\frac{\Lambda}{M}\sqrt{V\sum_m\|\phi_m\|^2}
+        + 3\log\frac V\gamma\sqrt{\frac{\log(2/\delta)}{2M}}.
+
+    Mohri et al. (2018), Theorem 3.3, applied to :math:`\ell_\gamma/\log(V/\gamma)\in[0,1]`; the
+    Rademacher term by Maurer's vector contraction (the loss is :math:`\sqrt2`-Lipschitz in the
+    whole logit vector, :func:`smoothed_lipschitz`) and :func:`rademacher_linear`.
+    Replaces Eqs. (72)-(75).
+
+    Parameters
+    ----------
+    features : torch.Tensor, shape (M, d)
+        :math:`\phi_m`, computed by a map fixed before the sample was drawn.
+    W : torch.Tensor, shape (V, d)
+        The trained read-out; must satisfy :math:`\|\mathbf W\|_F\le\Lambda` (checked).
+    targets : torch.Tensor, shape (M,), long
+    radius : float
+        :math:`\Lambda`, fixed before the sample was drawn.
+    gamma, delta : float in (0, 1)
+    """
+    if not isinstance(W, torch.Tensor) or W.ndim != 2:
+        raise TypeError("`W` must be a (V, d) torch tensor")
+    if not isinstance(features, torch.Tensor) or features.ndim != 2 or features.shape[1] != W.shape[1]:
+        raise ValueError("`features` must be (M, d) with the d of `W`")
+    radius = _check_nonneg(radius, "radius")
+    if float(W.double().norm()) > radius * (1 + 1e-9):
+        raise ValueError(f"`W` has Frobenius norm {float(W.norm()):.4g} > radius {radius:.4g}")
+    gamma = _check_open_unit(gamma, "gamma")
+    delta = _check_open_unit(delta, "delta")
+    logits = features.double() @ W.double().T
+    loss = smoothed_loss(logits, targets, gamma)
+    M, V = features.shape[0], W.shape[0]
+    rad_lin, _ = rademacher_linear(features, radius, V)
+    rad = 2 * math.sqrt(2) * smoothed_lipschitz() * rad_lin
+    B = smoothed_loss_range(V, gamma)
+    conc = mcdiarmid_term(M, delta, B)
+    emp = float(loss.mean())
+    return CorrectedBound(emp, rad, conc, emp + rad + conc, B, rad_lin, M, delta, gamma)
