@@ -121,6 +121,18 @@ def _validate_lambdas(lambdas: Any, ref: Any) -> Any:
     return lam
 
 
+def _check_prompts_and_reward(p_s: Any, reward: Any) -> tuple[Any, Any]:
+    """A prompt pmf of shape (m,) and a reward table of shape (m, k), validated."""
+    p_s = validate_pmf(p_s, "p_s")
+    if p_s.ndim != 1:
+        raise ValueError(f"`p_s` must be one-dimensional (a pmf over prompts), got shape {tuple(p_s.shape)}")
+    reward = B.as_float_array(reward, "reward")
+    if reward.ndim != 2 or reward.shape[0] != p_s.shape[0]:
+        raise ValueError(f"`reward` must have shape ({p_s.shape[0]}, k), got {tuple(reward.shape)}")
+    reward = _check_reward(reward, tuple(reward.shape))
+    return p_s, reward
+
+
 def _check_source(p_s: Any, policy: Any) -> Any:
     p_s = validate_pmf(p_s, "p_s")
     if p_s.ndim != 1:
@@ -448,13 +460,7 @@ def rate_reward_curve(
     >>> bool(np.all(np.diff(res.rate) > 0))
     True
     """
-    p_s = validate_pmf(p_s, "p_s")
-    if p_s.ndim != 1:
-        raise ValueError(f"`p_s` must be one-dimensional (a pmf over prompts), got shape {tuple(p_s.shape)}")
-    reward = B.as_float_array(reward, "reward")
-    if reward.ndim != 2 or reward.shape[0] != p_s.shape[0]:
-        raise ValueError(f"`reward` must have shape ({p_s.shape[0]}, k), got {tuple(reward.shape)}")
-    reward = _check_reward(reward, tuple(reward.shape))
+    p_s, reward = _check_prompts_and_reward(p_s, reward)
     _same_backend({"p_s": p_s, "reward": reward})
     lam = _validate_lambdas(lambdas, reward)
     res = blahut_arimoto_tilted(p_s, lam[:, None, None] * reward[None], tol=tol, max_iter=max_iter, base=base)
@@ -507,13 +513,7 @@ def rate_reward_almost_sure(
     """
     if B.is_torch(p_s) or B.is_torch(reward):
         raise TypeError("`rate_reward_almost_sure` takes numpy arrays")
-    p_s = validate_pmf(p_s, "p_s")
-    if p_s.ndim != 1:
-        raise ValueError(f"`p_s` must be one-dimensional (a pmf over prompts), got shape {tuple(p_s.shape)}")
-    reward = B.as_float_array(reward, "reward")
-    if reward.ndim != 2 or reward.shape[0] != p_s.shape[0]:
-        raise ValueError(f"`reward` must have shape ({p_s.shape[0]}, k), got {tuple(reward.shape)}")
-    reward = _check_reward(reward, tuple(reward.shape))
+    p_s, reward = _check_prompts_and_reward(p_s, reward)
     W = B.as_float_array(thresholds, "thresholds").reshape(-1)
     if W.size == 0 or not np.all(np.isfinite(W)):
         raise ValueError("`thresholds` must be a non-empty array of finite numbers")

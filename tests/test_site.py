@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
+from book_toc import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "chapters/02_preliminaries/directed_information.html"
@@ -100,20 +100,7 @@ def served(site):
 
 
 def toc_pages() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                files.append(entry["file"])
-            walk(entry.get("sections"))
-            walk(entry.get("chapters"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return [f"{f}.html" for f in files]
+    return [f"{f}.html" for f in toc_files()]
 
 
 def test_skips_without_chromium(monkeypatch):
