@@ -11,6 +11,7 @@ Natural logarithms (nats) throughout; ``base=2`` gives bits.
 
 from . import (
     bounds,
+    corpus,
     device,
     directed,
     elbo,
@@ -46,6 +47,7 @@ __all__ = [
     "projection",
     "search",
     "estimators",
+    "corpus",
     "tvvar",
     "hopfield",
     "bounds",

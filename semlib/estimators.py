@@ -825,7 +825,7 @@ def gaussian_linear_encoder_optimum(
     Returns
     -------
     (value, W, rho)
-        ``value`` the maximum; ``W`` of shape (m, |P|), the optimal encoder acting
+        ``value`` the maximum; ``W`` of shape (m, dim P), the optimal encoder acting
         on ``cov[source]`` (rows beyond the rank of the problem are zero);
         ``rho`` all partial canonical correlations, descending.
     """

@@ -91,7 +91,7 @@ def step_moments(
     r"""Conditional mean and variance of each increment given :math:`(s, u_{<t})`, each (B, k).
 
     The next token is drawn from the decoding law :math:`q` of
-    :meth:`TokenSource.decode_logprobs`; the density is always the one of
+    :meth:`~semlib.models.TokenSource.decode_logprobs`; the density is always the one of
     :math:`P`. With the defaults (:math:`q = P`) the mean is
     :math:`D(P(\cdot\mid s,u_{<t})\,\|\,P(\cdot\mid u_{<t}))`, paper Eq. (25).
     """

@@ -817,7 +817,7 @@ def granger_causality_from_samples(
     order-p value, which exceeds the infinite-past value when the restricted
     process is not a finite-order autoregression (the restricted regression
     then misses part of the target's own past); its bias from sampling is
-    about J/T upward, J = p |X| |Y| (see :func:`granger_confidence_interval`).
+    about J/T upward, J = p dim(X) dim(Y) (see :func:`granger_confidence_interval`).
 
     Parameters
     ----------
@@ -930,9 +930,9 @@ class GrangerTest(NamedTuple):
     f_stat: float
     """Wald statistic divided by ``df_num``."""
     df_num: int
-    """Number of zero restrictions, p · |source| · |target|."""
+    """Number of zero restrictions, p · dim(source) · dim(target)."""
     df_denom: int
-    """|target| · (T − k), k the regressors per equation of the full regression."""
+    """dim(target) · (T − k), k the regressors per equation of the full regression."""
     p_value: float
     """Upper tail of F(df_num, df_denom) at ``f_stat``."""
     lr_stat: float
@@ -969,7 +969,7 @@ def granger_f_test(
     coefficient covariance :math:`\hat\Sigma_{YY} \otimes (Z^\top Z)^{-1}`
     (Lütkepohl 2005, §3.6.1). For one target variable it is the classical
     :math:`F = \frac{(\mathrm{RSS}_\mathrm r - \mathrm{RSS}_\mathrm f)/J}{\mathrm{RSS}_\mathrm f/(T-k)}`.
-    The p-value uses F(J, |Y| (T − k)); for one target this is the exact
+    The p-value uses F(J, dim(Y) (T − k)); for one target this is the exact
     small-sample F test of linear regression and matches
     ``statsmodels.tsa.stattools.grangercausalitytests``' ``ssr_ftest``.
     ``VARResults.test_causality(kind='f')`` reports the same F statistic but
@@ -1081,7 +1081,7 @@ def granger_confidence_interval(gc: Any, nobs: Any, df: int, *, level: float = 0
         T, the number of regression equations (``GrangerTest.nobs``);
         broadcast against ``gc``.
     df : int
-        J = p · |source| · |target| (``GrangerTest.df_num``).
+        J = p · dim(source) · dim(target) (``GrangerTest.df_num``).
     level : float, default 0.95
         Coverage, in (0, 1).
 

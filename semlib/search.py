@@ -164,6 +164,8 @@ class FaissIndex:
     seed : int
         Seed of faiss' k-means and of the training subset (IVF kinds).
 
+    Notes
+    -----
     The knob that trades recall for speed is set with :meth:`set_knob`: ``efSearch`` for HNSW,
     ``nprobe`` (cells visited) for IVF.
 

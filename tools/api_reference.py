@@ -1,0 +1,213 @@
+"""Write the semlib API reference pages (chapters/appendices/api/) from the package's docstrings.
+
+One page per public module: the module docstring, then every name of its ``__all__`` through
+Sphinx autodoc, each followed by links to the chapters whose code cells use it (first use
+first, in reading order). Which chapter uses which name is read from the notebooks' code with
+:mod:`ast`: ``from semlib import info as I`` then ``I.entropy(...)``, ``from semlib.info import
+entropy``, ``semlib.info.entropy``.
+
+Usage::
+
+    python tools/api_reference.py          # rewrite the pages
+    python tools/api_reference.py --check  # exit 1 if a page is out of date (the tests call this)
+
+The pages are committed; ``tests/test_api_reference.py`` fails when a public name is added
+without regenerating them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import importlib
+import inspect
+import json
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "chapters" / "appendices" / "api"
+sys.path.insert(0, str(ROOT / "tests"))
+from book_toc import toc_files  # noqa: E402
+
+import semlib  # noqa: E402
+
+MODULES = [m for m in semlib.__all__ if m != "__version__"]
+
+
+def _code_of(nb_path: Path) -> str:
+    nb = json.loads(nb_path.read_text())
+    cells = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        src = "".join(cell["source"])
+        # IPython magics and shell escapes are not Python
+        cells.append("\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in src.splitlines()))
+    return "\n".join(cells)
+
+
+def uses_of(source: str) -> set[tuple[str, str]]:
+    """(module, name) pairs of semlib used in ``source``."""
+    tree = ast.parse(source)
+    module_alias: dict[str, str] = {}     # local name -> semlib module
+    name_alias: dict[str, tuple[str, str]] = {}   # local name -> (module, name)
+    semlib_names: set[str] = set()        # local names bound to the package itself
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            parts = node.module.split(".")
+            if parts[0] != "semlib":
+                continue
+            for a in node.names:
+                local = a.asname or a.name
+                if len(parts) == 1 and a.name in MODULES:
+                    module_alias[local] = a.name
+                elif len(parts) == 2:
+                    name_alias[local] = (parts[1], a.name)
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                parts = a.name.split(".")
+                if parts[0] != "semlib":
+                    continue
+                if len(parts) == 2 and a.asname:
+                    module_alias[a.asname] = parts[1]
+                else:
+                    semlib_names.add(a.asname or "semlib")
+    found: set[tuple[str, str]] = set(name_alias.values())
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        base = node.value
+        if isinstance(base, ast.Name) and base.id in module_alias:
+            found.add((module_alias[base.id], node.attr))
+        elif (isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name)
+              and base.value.id in semlib_names and base.attr in MODULES):
+            found.add((base.attr, node.attr))
+    return found
+
+
+def chapter_uses() -> dict[tuple[str, str], list[str]]:
+    """(module, name) -> toc entries of the notebooks that use it, in reading order."""
+    where: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for entry in toc_files():
+        nb = ROOT / f"{entry}.ipynb"
+        if not nb.exists():
+            continue
+        for key in sorted(uses_of(_code_of(nb))):
+            where[key].append(entry)
+    return where
+
+
+def _title(entry: str) -> str:
+    nb = json.loads((ROOT / f"{entry}.ipynb").read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            m = re.search(r"^# (.+)$", "".join(cell["source"]), re.M)
+            if m:
+                return m.group(1).strip()
+    return entry
+
+
+def _directive(module: str, name: str) -> str:
+    obj = getattr(importlib.import_module(f"semlib.{module}"), name)
+    target = f"semlib.{module}.{name}"
+    if inspect.isclass(obj):
+        fields = getattr(obj, "_fields", ())     # a NamedTuple's fields are in its Attributes section
+        exclude = f"\n   :exclude-members: {', '.join(fields)}" if fields else ""
+        return f".. autoclass:: {target}\n   :members:{exclude}"
+    if callable(obj):
+        return f".. autofunction:: {target}"
+    return f".. autodata:: {target}\n   :annotation:"
+
+
+def module_page(module: str, where: dict[tuple[str, str], list[str]]) -> str:
+    mod = importlib.import_module(f"semlib.{module}")
+    names = list(getattr(mod, "__all__", []))
+    lines = [
+        "<!-- Generated by tools/api_reference.py from semlib's docstrings: do not edit by hand. -->",
+        f"(api-{module})=",
+        f"# `semlib.{module}`",
+        "",
+    ]
+    chapters = sorted({e for n in names for e in where.get((module, n), [])}, key=toc_files().index)
+    if chapters:
+        links = ", ".join(f"{{doc}}`/{e}`" for e in chapters)
+        lines += [f"**Used in:** {links}.", ""]
+    lines += ["```{eval-rst}", f".. automodule:: semlib.{module}", "   :no-members:", "```", ""]
+    for name in names:
+        home = getattr(getattr(mod, name), "__module__", f"semlib.{module}")
+        if home != f"semlib.{module}" and home.startswith("semlib.") and home[7:] in MODULES:
+            lines += [f"**{name}**: re-exported from {{doc}}`semlib.{home[7:]} <{home[7:]}>`, documented there.", ""]
+            continue
+        lines += ["```{eval-rst}", _directive(module, name), "```", ""]
+        uses = where.get((module, name), [])
+        if uses:
+            first, rest = uses[0], uses[1:]
+            text = f"*Introduced in* {{doc}}`/{first}`"
+            if rest:
+                text += "; *also used in* " + ", ".join(f"{{doc}}`/{e}`" for e in rest)
+            lines += [text + ".", ""]
+        elif chapters:
+            lines += [f"*Not called by name in a chapter's code; its module is introduced in* {{doc}}`/{chapters[0]}`.", ""]
+        else:
+            lines += ["*Not called by name in a chapter's code.*", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def index_page(where: dict[tuple[str, str], list[str]]) -> str:
+    lines = [
+        "<!-- Generated by tools/api_reference.py from semlib's docstrings: do not edit by hand. -->",
+        "(api-reference)=",
+        "# API reference",
+        "",
+        "Every public function and class of `semlib`, generated from its docstring, with links to the",
+        "chapters whose code calls it, the first one being where it is introduced. The docstrings carry",
+        "the formulas and the paper's equation numbers; quantities are in nats unless `base=2` is passed.",
+        "{doc}`../about_the_code` says how the package is organised and tested.",
+        "",
+        "| module | public names | first used in |",
+        "|---|---|---|",
+    ]
+    order = toc_files()
+    for module in MODULES:
+        mod = importlib.import_module(f"semlib.{module}")
+        names = list(getattr(mod, "__all__", []))
+        firsts = [where[(module, n)][0] for n in names if (module, n) in where]
+        first = min(firsts, key=order.index) if firsts else None
+        cell = f"{{doc}}`/{first}`" if first else "—"
+        lines.append(f"| {{doc}}`semlib.{module} <{module}>` | {len(names)} | {cell} |")
+    return "\n".join(lines) + "\n"
+
+
+def pages() -> dict[Path, str]:
+    where = chapter_uses()
+    out = {OUT / "index.md": index_page(where)}
+    for module in MODULES:
+        out[OUT / f"{module}.md"] = module_page(module, where)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if a page is out of date")
+    args = parser.parse_args()
+    wanted = pages()
+    stale = [p for p, text in wanted.items() if not p.exists() or p.read_text() != text]
+    extra = [p for p in OUT.glob("*.md") if p not in wanted] if OUT.exists() else []
+    if args.check:
+        for p in stale + extra:
+            print(f"out of date: {p.relative_to(ROOT)}")
+        return 1 if stale or extra else 0
+    OUT.mkdir(parents=True, exist_ok=True)
+    for p in extra:
+        p.unlink()
+    for p in stale:
+        p.write_text(wanted[p])
+    print(f"wrote {len(stale)} page(s), removed {len(extra)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
