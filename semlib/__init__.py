@@ -11,6 +11,7 @@ Natural logarithms (nats) throughout; ``base=2`` gives bits.
 
 from . import (
     bounds,
+    causal,
     corpus,
     device,
     directed,
@@ -38,6 +39,7 @@ __all__ = [
     "directed",
     "rate_distortion",
     "granger",
+    "causal",
     "fisher",
     "reward",
     "models",
