@@ -11,7 +11,9 @@ Natural logarithms (nats) throughout; ``base=2`` gives bits.
 
 from . import (
     bounds,
+    capstone,
     causal,
+    coding,
     corpus,
     device,
     directed,
@@ -50,6 +52,8 @@ __all__ = [
     "search",
     "estimators",
     "corpus",
+    "coding",
+    "capstone",
     "tvvar",
     "hopfield",
     "bounds",

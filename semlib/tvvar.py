@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -648,11 +648,15 @@ def markov_tokens(P: torch.Tensor, n: int, T: int, *, seed: int = 0) -> tuple[to
 
 
 def train_gpt(model: TinyGPT, ids: torch.Tensor, *, steps: int = 300, batch_size: int = 64, lr: float = 3e-3,
-              seed: int = 0, progress: bool = True) -> list[float]:
+              seed: int = 0, progress: bool = True,
+              after_step: Callable[[int], None] | None = None) -> list[float]:
     """Train ``model`` by next-token cross-entropy (nats per token) on rows of ``ids``; returns the loss per step.
 
     Adam with seeded minibatches and a tqdm progress bar; the loss at position
     ``t`` is :math:`-\\log Q(x_{t+1}\\mid x_{1:t})`, averaged over ``t = 0..T-2``.
+    ``after_step(step)``, if given, is called after each optimiser step
+    (``step = 1..steps``), e.g. to evaluate checkpoints
+    (:func:`semlib.capstone.train_with_checkpoints`).
     """
     if not isinstance(model, TinyGPT):
         raise TypeError(f"`model` must be a TinyGPT, got {type(model).__name__}")
@@ -668,7 +672,7 @@ def train_gpt(model: TinyGPT, ids: torch.Tensor, *, steps: int = 300, batch_size
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     model.train()
-    for _ in tqdm(range(steps), disable=not progress, desc="TinyGPT", leave=False):
+    for step in tqdm(range(1, steps + 1), disable=not progress, desc="TinyGPT", leave=False):
         idx = torch.randint(0, ids.shape[0], (min(batch_size, ids.shape[0]),), generator=g).to(dev)
         x = ids[idx]
         logits = model(x[:, :-1])
@@ -677,5 +681,7 @@ def train_gpt(model: TinyGPT, ids: torch.Tensor, *, steps: int = 300, batch_size
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))
+        if after_step is not None:
+            after_step(step)
     model.eval()
     return losses

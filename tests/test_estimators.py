@@ -282,3 +282,172 @@ def test_discrete_xor_breaks_second_inequality_of_eq42():
 def test_bad_inputs(call, exc):
     with pytest.raises(exc):
         call()
+
+
+# --- MINE (moving-average gradient) and DINE-style directed information (§V-F, Eq. 77) ----------
+
+
+def _tiny_critic() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Tanh(), torch.nn.Linear(4, 1)).double()
+
+
+def _scores(critic, xy):
+    return critic(xy).squeeze(-1)
+
+
+def _flat_grad(loss, params):
+    return torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, params)])
+
+
+def test_mine_gradient_is_the_moving_average_correction():
+    """Autograd: grad of the MINE loss = -(E_P[dT] - E_Q[dT e^T] / ema), and differs from the naive DV gradient."""
+    critic = _tiny_critic()
+    params = list(critic.parameters())
+    g = torch.Generator().manual_seed(1)
+    batches = [(torch.randn(16, 2, generator=g, dtype=torch.float64),
+                torch.randn(24, 2, generator=g, dtype=torch.float64) * 1.5) for _ in range(3)]
+    obj = E.MineObjective(ema_rate=0.2)
+    ema = None
+    for k, (pj, pm) in enumerate(batches):
+        j, m = _scores(critic, pj), _scores(critic, pm)
+        batch_mean = float(m.detach().exp().mean())
+        ema = batch_mean if ema is None else 0.8 * ema + 0.2 * batch_mean
+        loss = obj(j, m)
+        assert obj.last_dv == pytest.approx(float(j.detach().mean()) - math.log(batch_mean), abs=1e-12)
+        assert math.exp(obj.log_ema) == pytest.approx(ema, rel=1e-12)
+        g_mine = _flat_grad(loss, params)
+        # independent computation: the two expectations' gradients, combined by hand
+        g_joint = _flat_grad(_scores(critic, pj).mean(), params)
+        g_exp = _flat_grad(_scores(critic, pm).exp().mean(), params)       # E_Q[dT e^T]
+        assert torch.allclose(g_mine, -(g_joint - g_exp / ema), atol=1e-12, rtol=0)
+        g_naive = _flat_grad(-E.dv_bound(_scores(critic, pj), _scores(critic, pm)), params)
+        assert torch.allclose(g_naive, -(g_joint - g_exp / batch_mean), atol=1e-12, rtol=0)
+        if k > 0:  # after the first batch the average is not the batch mean: the gradients differ
+            assert float((g_mine - g_naive).abs().max()) > 1e-4
+    # ema_rate = 1 forgets the past: back to the naive gradient
+    obj1 = E.MineObjective(ema_rate=1.0)
+    for pj, pm in batches:
+        loss = obj1(_scores(critic, pj), _scores(critic, pm))
+    g_naive = _flat_grad(-E.dv_bound(_scores(critic, pj), _scores(critic, pm)), params)
+    assert torch.allclose(_flat_grad(loss, params), g_naive, atol=1e-12, rtol=0)
+
+
+def test_mine_objective_is_stable_for_large_scores_and_validates():
+    obj = E.MineObjective(0.5)
+    obj(torch.zeros(3), torch.full((5,), 800.0))
+    loss = obj(torch.zeros(3), torch.full((5,), 801.0))
+    assert torch.isfinite(loss) and obj.last_dv == pytest.approx(-801.0)
+    for bad in (0.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match="ema_rate"):
+            E.MineObjective(bad)
+    with pytest.raises(TypeError, match="ema_rate"):
+        E.MineObjective("0.1")
+    with pytest.raises(TypeError, match="torch"):
+        obj(np.zeros(3), np.zeros(3))
+    with pytest.raises(ValueError, match="finite"):
+        obj(torch.tensor([float("nan")]), torch.zeros(2))
+
+
+class _PairCritic(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Sequential(torch.nn.Linear(2, 32), torch.nn.ELU(), torch.nn.Linear(32, 1))
+
+    def forward(self, x, y):
+        return self.net(torch.cat([x, y], -1)).squeeze(-1)
+
+
+@pytest.mark.parametrize("ema_rate", [0.01, None])
+def test_train_mine_recovers_gaussian_mi(ema_rate):
+    rho = 0.8
+    truth = -0.5 * math.log(1 - rho**2)
+    g = torch.Generator().manual_seed(0)
+
+    def sample(n=256):
+        x = torch.randn(n, 1, generator=g)
+        return x, rho * x + math.sqrt(1 - rho**2) * torch.randn(n, 1, generator=g)
+
+    torch.manual_seed(0)
+    critic = _PairCritic()
+    hist = E.train_mine(critic, sample, 400, lr=3e-3, ema_rate=ema_rate, generator=g, progress=False)
+    assert hist["dv"].shape == (400,) and np.all(np.isfinite(hist["loss"]))
+    x, y = sample(20000)
+    with torch.no_grad():
+        est = float(E.dv_bound(critic(x, y), critic(x, y[torch.randperm(20000, generator=g)])))
+    assert abs(est - truth) < 0.06, (est, truth)
+
+
+def _var_data(c, T=8, N=2000, seed=0):
+    C = E.var_covariance([[[0.5, 0.0], [c, 0.6]]], np.eye(2), T)
+    g = torch.Generator().manual_seed(seed)
+    train = E.simulate_gaussian_sequences(C, N, 1, 1, generator=g)
+    test = E.simulate_gaussian_sequences(C, N, 1, 1, generator=g)
+    return C, train, test, g
+
+
+def test_rate_terms_sum_to_gaussian_directed_information_and_simulation_matches():
+    C, (x, y), _, _ = _var_data(0.8, T=5, N=40000)
+    terms = E.gaussian_directed_information_rate_terms(C, 1, 1)
+    total = E.gaussian_directed_information(C, [[0], [2], [4], [6], [8]], [[1], [3], [5], [7], [9]])
+    assert terms.sum() == pytest.approx(total, abs=1e-12)
+    z = torch.stack([x[..., 0], y[..., 0]], -1).reshape(40000, -1).double().numpy()
+    assert np.abs(np.cov(z.T) - C).max() < 0.1   # sampling error ~ 3 / sqrt(40000) * scale
+
+
+@pytest.mark.parametrize("encoder", ["gru", "attention", "window"])
+def test_dine_encoders_are_causal(encoder):
+    torch.manual_seed(0)
+    crit = E.DineCritic(2, 1, encoder=encoder, hidden=8, window=3)
+    x, y = torch.randn(4, 6, 2), torch.randn(4, 6, 1)
+    perm = torch.tensor([1, 2, 3, 0])
+    base = crit(x, y, perm)
+    x2, y2 = x.clone(), y.clone()
+    x2[:, 4] += 1.0        # changes histories from t = 5 (index 4) on
+    y2[:, 4] += 1.0        # y_5 enters the scores at t = 5 and the histories from t = 6
+    new = crit(x2, y2, perm)
+    for a, b in zip(base, new):
+        assert torch.allclose(a[:, :4], b[:, :4], atol=1e-6)
+        assert (a[:, 4:] - b[:, 4:]).abs().max() > 1e-4
+
+
+def test_dine_recovers_gaussian_directed_information_and_zero_without_link():
+    """Window encoder (fast): within 0.08 nats of the closed form with the link, within 0.03 of 0 without."""
+    out = {}
+    for c in (0.8, 0.0):
+        C, (x, y), (xt, yt), g = _var_data(c)
+        truth = E.gaussian_directed_information_rate_terms(C, 1, 1)[1:].mean()
+        torch.manual_seed(0)
+        crit = E.DineCritic(1, 1, encoder="window", hidden=32, window=8)
+        hist = E.train_dine(crit, x, y, 300, batch_size=64, burn_in=1, generator=g, progress=False)
+        assert set(hist) == {"dv_xy", "dv_y", "di"} and hist["di"].shape == (300,)
+        est = E.dine_estimate(crit, xt, yt, burn_in=1, generator=g)
+        assert est["di"] == pytest.approx(est["dv_xy"] - est["dv_y"])
+        out[c] = (est["di"], truth)
+    assert out[0.8][1] > 0.25 and abs(out[0.8][0] - out[0.8][1]) < 0.08, out
+    assert out[0.0][1] == pytest.approx(0.0, abs=1e-12) and abs(out[0.0][0]) < 0.03, out
+
+
+def test_dine_bad_inputs():
+    crit = E.DineCritic(1, 1, encoder="window", hidden=4)
+    x = torch.zeros(4, 5, 1)
+    with pytest.raises(ValueError, match="encoder"):
+        E.DineCritic(1, 1, encoder="lstm")
+    with pytest.raises(ValueError, match="hidden"):
+        E.DineCritic(1, 1, encoder="attention", hidden=5, heads=2)
+    with pytest.raises(ValueError, match="dim_x"):
+        E.DineCritic(0, 1)
+    with pytest.raises(ValueError, match="shape"):
+        E.train_dine(crit, x[0], x[0], 1, progress=False)
+    with pytest.raises(ValueError, match="dimensions"):
+        E.train_dine(crit, torch.zeros(4, 5, 2), x, 1, progress=False)
+    with pytest.raises(ValueError, match="burn_in"):
+        E.dine_estimate(crit, x, x, burn_in=5)
+    with pytest.raises(ValueError, match="steps"):
+        E.train_dine(crit, x, x, 0, progress=False)
+    with pytest.raises(TypeError, match="DineCritic"):
+        E.dine_estimate(torch.nn.Linear(1, 1), x, x)
+    with pytest.raises(ValueError, match="multiple"):
+        E.simulate_gaussian_sequences(np.eye(3), 2, 1, 1)
+    with pytest.raises(ValueError, match="steps"):
+        E.train_mine(_PairCritic(), lambda: (x[:, 0], x[:, 0]), 0, progress=False)
