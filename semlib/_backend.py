@@ -69,13 +69,14 @@ def as_real_tensor(x: Any, name: str, dtype: Any = None) -> tuple[Any, bool]:
     return torch.as_tensor(np.ascontiguousarray(arr), dtype=dtype or torch.float64), True
 
 
-def check_int(value: Any, name: str, minimum: int) -> int:
-    """``value`` if it is an int (not a bool) at least ``minimum``; else TypeError/ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int):
+def check_int(value: Any, name: str, minimum: int = 1) -> int:
+    """``int(value)`` if it is an integer (Python or numpy, not a bool) at least ``minimum``;
+    else TypeError/ValueError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
     if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}, got {value}")
-    return value
+        raise ValueError(f"`{name}` must be at least {minimum}, got {value}")
+    return int(value)
 
 
 def all_finite(x: Any) -> bool:

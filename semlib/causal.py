@@ -66,6 +66,7 @@ import numpy as np
 from . import _backend as B
 from . import granger as _granger
 from .estimators import gaussian_directed_information, var_covariance
+from ._backend import check_int as _check_int
 
 __all__ = [
     "Mechanism",
@@ -81,14 +82,6 @@ _PMF_TOL = 1e-9
 
 
 # --- validation helpers -------------------------------------------------------------------------
-
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be at least {minimum}, got {value}")
-    return int(value)
 
 
 def _check_pmf(p: Any, name: str) -> np.ndarray:

@@ -74,6 +74,7 @@ from scipy import optimize, stats
 
 from . import _backend as B
 from .info import _scale
+from ._backend import check_int as _check_int
 
 __all__ = [
     "companion_matrix",
@@ -112,14 +113,6 @@ def _as_array(x: Any, name: str) -> np.ndarray:
     if not np.isfinite(arr).all():
         raise ValueError(f"`{name}` must have finite entries (found NaN or inf)")
     return arr
-
-
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be at least {minimum}, got {value}")
-    return int(value)
 
 
 def _check_covariance(Sigma: Any, d: int, name: str = "Sigma") -> np.ndarray:

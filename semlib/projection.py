@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ._backend import check_int as _check_int
+
 __all__ = [
     "fwht",
     "hadamard_matrix",
@@ -62,14 +64,6 @@ __all__ = [
 
 # --------------------------------------------------------------------------------------------
 # validation helpers
-
-
-def _check_int(value: Any, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"`{name}` must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def _check_tensor(x: Any, name: str, last_dim: int | None = None) -> torch.Tensor:
