@@ -64,4 +64,5 @@ __all__ = [
     "__version__",
 ]
 
+# The one source of the version: pyproject.toml reads it (the distribution `forget-bit-token`).
 __version__ = "0.1.0"
