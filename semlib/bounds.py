@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+
 from ._backend import check_int as _check_int
 
 __all__ = [
@@ -207,6 +208,8 @@ def rademacher_finite(values: torch.Tensor, n_draws: int = 2000, *, seed: int = 
         raise TypeError("`values` must be a (K, M) torch tensor")
     if values.shape[0] < 1 or values.shape[1] < 1:
         raise ValueError("`values` must have at least one row and one column")
+    if not bool(torch.isfinite(values).all()):
+        raise ValueError("`values` must be finite")
     n_draws = _check_int(n_draws, "n_draws", 2)
     v = values.double()
     g = torch.Generator().manual_seed(seed)
@@ -222,6 +225,8 @@ def massart_bound(values: torch.Tensor) -> float:
     K, M = values.shape
     if K < 1 or M < 1:
         raise ValueError("`values` must have at least one row and one column")
+    if not bool(torch.isfinite(values).all()):
+        raise ValueError("`values` must be finite")
     return float(values.double().norm(dim=1).max() * math.sqrt(2 * math.log(K)) / M) if K > 1 else 0.0
 
 

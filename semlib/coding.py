@@ -34,9 +34,10 @@ Book: chapter *From bits to tokens* (``01_bits_to_tokens/bits_vs_tokens``).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Literal, Protocol, Sequence, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from scipy.special import gammaln
@@ -88,6 +89,23 @@ def _check_order(order: Any) -> int:
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 0:
         raise ValueError(f"`order` must be a non-negative int, got {order!r}")
     return int(order)
+
+
+def _check_beta(beta: Any) -> Fraction:
+    """A positive finite KT beta, as the exact rational that equals it (a float is a dyadic rational)."""
+    if isinstance(beta, bool) or not isinstance(beta, (int, float, Fraction, np.integer, np.floating)):
+        raise TypeError(f"`beta` must be a positive finite number, got {type(beta).__name__}")
+    if isinstance(beta, (float, np.floating)) and not math.isfinite(beta):
+        raise ValueError(f"`beta` must be a positive finite number, got {beta!r}")
+    exact = Fraction(int(beta)) if isinstance(beta, np.integer) else Fraction(beta)
+    if not exact > 0:
+        raise ValueError(f"`beta` must be a positive finite number, got {beta!r}")
+    return exact
+
+
+#: KT frequencies stay exact integers while their total is at most this (the limit of the
+#: default 48-bit coder, 2**(48 - 2)); beyond it they are quantised with ``total_bits``.
+_KT_EXACT_MAX_TOTAL = 1 << 46
 
 
 def _check_method(method: Any) -> str:
@@ -225,8 +243,14 @@ class AdaptiveContextModel:
 
     * ``method="kt"`` (add-:math:`\beta`; Krichevsky–Trofimov for
       :math:`\beta = 1/2`): :math:`q_t(a) = (n_{c,a} + \beta)/(n_c + V\beta)`.
-      With rational :math:`\beta = r/s` the frequencies :math:`s\,n_{c,a} + r`
-      are exact integers, so arithmetic coding has no quantisation overhead.
+      The model keeps :math:`\beta` exactly, as the rational :math:`r/s` equal
+      to it (a float is a dyadic rational). While the total
+      :math:`s\,n_c + V r` is at most :math:`2^{46}` (the limit of the default 48-bit coder)
+      the frequencies :math:`s\,n_{c,a} + r` are exact integers, so
+      arithmetic coding has no quantisation overhead (e.g. :math:`\beta = 1/2`,
+      or a :class:`fractions.Fraction`); otherwise (a float such as ``0.1`` or
+      ``1e-6``, whose denominator is a large power of 2) the exact
+      probabilities are quantised with :func:`quantize` and ``total_bits``.
     * ``method="witten-bell"``: interpolation with the order-:math:`(k-1)`
       model, :math:`q^{(k)}(a) = (n_{c,a} + T_c\,q^{(k-1)}(a))/(n_c + T_c)`
       with :math:`T_c` the number of distinct symbols seen after :math:`c`
@@ -245,10 +269,11 @@ class AdaptiveContextModel:
     order : int
         Context length :math:`k \ge 0`.
     method : {"kt", "witten-bell"}, default "kt"
-    beta : float, default 0.5
-        For ``"kt"``; converted to a fraction with denominator <= 1000.
+    beta : float or fractions.Fraction, default 0.5
+        For ``"kt"``; positive and finite, used exactly (no rounding).
     total_bits : int, default 24
-        Quantisation of the Witten–Bell frequencies.
+        Quantisation of the Witten–Bell frequencies, and of the KT ones
+        when they cannot be exact integers (see above); an int in 1..40.
     """
 
     def __init__(self, alphabet_size: int, order: int, method: Method = "kt", beta: float = 0.5,
@@ -256,9 +281,11 @@ class AdaptiveContextModel:
         self.V = _check_alphabet(alphabet_size)
         self.k = _check_order(order)
         self.method = _check_method(method)
-        if not (isinstance(beta, (int, float, Fraction)) and beta > 0):
-            raise ValueError(f"`beta` must be a positive number, got {beta!r}")
-        self.beta = Fraction(beta).limit_denominator(1000)
+        self.beta = _check_beta(beta)
+        if isinstance(total_bits, bool) or not isinstance(total_bits, (int, np.integer)) \
+                or not 1 <= total_bits <= 40 or (1 << int(total_bits)) < self.V:
+            raise ValueError(f"`total_bits` must be an int in 1..40 with 2**total_bits >= alphabet_size, "
+                             f"got {total_bits!r}")
         self.total_bits = int(total_bits)
         self.reset()
 
@@ -292,9 +319,11 @@ class AdaptiveContextModel:
         if self.method == "kt":
             n = self.counts[self.k].get(self._ctx(self.k))
             r, s = self.beta.numerator, self.beta.denominator
-            if n is None:
-                return np.full(self.V, r, dtype=np.int64)
-            return s * n + r
+            n_c = 0 if n is None else int(n.sum())
+            if s * n_c + self.V * r <= _KT_EXACT_MAX_TOTAL:     # Python ints: no overflow
+                if n is None:
+                    return np.full(self.V, r, dtype=np.int64)
+                return s * n + r
         return quantize(self.probabilities(), self.total_bits)
 
     def update(self, symbol: int) -> None:
@@ -336,7 +365,7 @@ def _check_precision(precision: Any) -> int:
 def _as_model(model: Any) -> Any:
     if isinstance(model, SequentialModel):
         return model
-    if isinstance(model, np.ndarray) or isinstance(model, (list, tuple)):
+    if isinstance(model, (np.ndarray, list, tuple)):
         return PredictiveTable(model)
     raise TypeError("`model` must be a SequentialModel (reset/frequencies/update) or an (n, V) array")
 
@@ -381,11 +410,14 @@ def arithmetic_encode(symbols: Sequence[int] | np.ndarray, model: Any, *, precis
     low, high, pending = 0, full_mask, 0
     out: list[int] = []
     emit = out.append
-    for a in x.tolist():
+    for t, a in enumerate(x.tolist()):
         f = m.frequencies()
         total = int(f.sum())
         if total > quarter:
             raise ValueError(f"frequency total {total} exceeds 2**(precision-2); raise `precision`")
+        if a >= len(f):
+            raise ValueError(f"`symbols` has the symbol {a} at position {t}, outside the model's alphabet "
+                             f"0..{len(f) - 1}")
         fa = int(f[a])
         if fa < 1:
             raise ValueError("every frequency must be >= 1 (symbol of frequency 0)")
@@ -515,7 +547,7 @@ def arithmetic_code_bound(q_hat: Any, totals: Any, *, precision: int = 48) -> fl
     """
     P = _check_precision(precision)
     F = np.asarray(totals, dtype=np.float64)
-    if np.any(F > 2.0 ** (P - 2)) or np.any(F < 1):
+    if not np.all(np.isfinite(F)) or np.any(F > 2.0 ** (P - 2)) or np.any(F < 1):
         raise ValueError("`totals` must lie in [1, 2**(precision-2)]")
     return ideal_code_length(q_hat) + 2.0 + float(-np.log2(1.0 - F / 2.0 ** (P - 2)).sum())
 
@@ -592,7 +624,8 @@ def adaptive_code_lengths(symbols: Any, order: int, alphabet_size: int, *, metho
     order : int
     alphabet_size : int
     method : {"kt", "witten-bell"}, default "kt"
-    beta : float, default 0.5
+    beta : float or fractions.Fraction, default 0.5
+        Positive and finite (``"kt"`` only).
     all_orders : bool, default False
         Return the code lengths of orders ``0..order`` as rows (one pass).
 
@@ -605,8 +638,7 @@ def adaptive_code_lengths(symbols: Any, order: int, alphabet_size: int, *, metho
     k = _check_order(order)
     _check_method(method)
     x = _as_symbols(symbols, V)
-    if not beta > 0:
-        raise ValueError(f"`beta` must be positive, got {beta!r}")
+    beta = float(_check_beta(beta))
     ids = context_ids(x, k, V)
     rows = []
     if method == "kt":

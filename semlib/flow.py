@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 
 import torch
 
+from . import _backend as _bk
 from .models import TokenSource
 from .rate_distortion import CapacityResult, ConvergenceWarning, channel_capacity
 
@@ -146,8 +147,9 @@ def freedman_bound(alpha: Any, beta: Any, c: float = 1.0) -> Any:
         raise ValueError(f"`c` must be a positive number, got {c!r}")
     a = torch.as_tensor(alpha, dtype=torch.float64)
     b = torch.as_tensor(beta, dtype=torch.float64)
-    if (a <= 0).any() or (b <= 0).any():
-        raise ValueError("`alpha` and `beta` must be positive")
+    for t, name in ((a, "alpha"), (b, "beta")):
+        if not bool(torch.isfinite(t).all()) or bool((t <= 0).any()):
+            raise ValueError(f"`{name}` must be positive and finite")
     return torch.exp(-(a**2) / (2 * (c * a + b)))
 
 
@@ -191,6 +193,13 @@ class RewardCapacityResult(NamedTuple):
     mean_reward: torch.Tensor
     multiplier: torch.Tensor
     gap: torch.Tensor
+
+
+def _check_tol_iter(tol: Any, max_iter: Any) -> tuple[float, int]:
+    tol = _bk.check_positive_real(tol, "tol")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
+        raise ValueError(f"`max_iter` must be a positive int, got {max_iter!r}")
+    return tol, max_iter
 
 
 def _check_channel_reward(channel: Any, reward: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -256,7 +265,12 @@ def reward_capacity_curve(source: Any, reward: torch.Tensor, lambdas: Any, *, to
         :math:`w(s,u)`, shape (m, K) or (m, V, ..., V).
     lambdas : array-like, shape (B,)
         Non-negative multipliers, one batched computation.
+    tol : float > 0, default 1e-10
+        Stop when the duality gap of every multiplier is below ``tol`` nats.
+    max_iter : int >= 1, default 200000
+        Cap on iterations (:class:`~semlib.rate_distortion.ConvergenceWarning` if reached).
     """
+    tol, max_iter = _check_tol_iter(tol, max_iter)
     W, wbar = _check_channel_reward(source, reward)
     lam = torch.as_tensor(lambdas, dtype=W.dtype, device=W.device).reshape(-1)
     if not torch.isfinite(lam).all() or (lam < 0).any():
@@ -272,16 +286,16 @@ def semantic_information_capacity(
     reward: torch.Tensor | None = None,
     min_reward: float | None = None,
     base: float | None = None,
-    tol: float = 1e-10,
-    max_iter: int = 200_000,
-    **kwargs: Any,
+    tol: float | None = None,
+    max_iter: int | None = None,
+    accelerate: bool = True,
 ) -> CapacityResult | RewardCapacityResult:
     r"""Semantic information capacity (paper Definition 9, Eq. 32).
 
     Without ``reward``: :math:`\max_{P(S)} I(S \to U_{n+1:T}) = \max_{P(S)} I(S; U_{n+1:T})`
     (the whole prompt is known at every step), the capacity of the channel
     :math:`W(u_{n+1:T}\mid s)`, computed by :func:`semlib.rate_distortion.channel_capacity`
-    (Blahut–Arimoto; ``kwargs`` go there) and returned as a ``CapacityResult``.
+    (Blahut–Arimoto) and returned as a ``CapacityResult``.
 
     With ``reward`` :math:`w(s, u)` and ``min_reward`` :math:`W`: the maximum over prompt
     distributions with :math:`\mathbb E\,w(S, U) \ge W` (the paper writes
@@ -290,19 +304,45 @@ def semantic_information_capacity(
     answer; otherwise the constraint is active and the multiplier :math:`\lambda` of
     :func:`reward_capacity_curve` is found by bisection so that :math:`\mathbb E\,w = W`.
 
+    Parameters
+    ----------
+    source : TokenSource
+    reward : torch.Tensor, optional
+        :math:`w(s, u)`, shape (m, K) or (m, V, ..., V), as in :func:`reward_capacity_curve`.
+    min_reward : float, optional
+        :math:`W`; required with ``reward``, not allowed without it.
+    base : float, optional
+        ``None`` for nats, ``2`` for bits (``> 1`` with ``reward``).
+    tol : float > 0, optional
+        Target duality gap in nats: default ``1e-12`` without ``reward`` (the default
+        of :func:`~semlib.rate_distortion.channel_capacity`), ``1e-10`` with it.
+    max_iter : int >= 1, optional
+        Cap on iterations per solve: default ``100000`` without ``reward``, ``200000`` with it.
+    accelerate : bool, default True
+        Passed to :func:`~semlib.rate_distortion.channel_capacity` (the unconstrained
+        problem, and the one restricted to the best prompts when :math:`W = \max_s \bar w(s)`).
+
     Raises
     ------
     ValueError
-        If :math:`W` exceeds :math:`\max_s \bar w(s)` (no prompt distribution meets it).
+        If :math:`W` exceeds :math:`\max_s \bar w(s)` (no prompt distribution meets it), or
+        an argument is out of range.
+    TypeError
+        For an unknown keyword argument (there is no pass-through ``**kwargs``).
     """
     src = _check_source(source)
     if reward is None:
         if min_reward is not None:
             raise ValueError("`min_reward` needs `reward`")
-        return channel_capacity(src.channel(), base=base, **kwargs)
+        return channel_capacity(src.channel(), tol=1e-12 if tol is None else tol,
+                                max_iter=100_000 if max_iter is None else max_iter,
+                                accelerate=accelerate, base=base)
+    tol, max_iter = _check_tol_iter(1e-10 if tol is None else tol, 200_000 if max_iter is None else max_iter)
+    if not isinstance(accelerate, bool):
+        raise TypeError(f"`accelerate` must be a bool, got {type(accelerate).__name__}")
     if min_reward is None or not math.isfinite(float(min_reward)):
         raise ValueError("`min_reward` must be a finite number when `reward` is given")
-    if base is not None and base <= 1:
+    if base is not None and not (_bk.check_positive_real(base, "base") > 1):
         raise ValueError(f"`base` must be > 1, got {base}")
     W, wbar = _check_channel_reward(src, reward)
     target = float(min_reward)
@@ -327,7 +367,7 @@ def semantic_information_capacity(
         return result(r, lo, up, 0.0)
     best = wbar >= top - 1e-12
     if target >= top - 1e-12:                      # only the best prompts: lambda = +inf
-        sub = channel_capacity(W[best], tol=tol)
+        sub = channel_capacity(W[best], tol=tol, max_iter=max_iter, accelerate=accelerate)
         p = torch.zeros_like(wbar)
         p[best] = sub.input_pmf
         return RewardCapacityResult(sub.capacity / scale, p, p @ wbar,

@@ -23,7 +23,9 @@ models make the definition concrete.
   dimension.
 
 Tensors: torch in, torch out (float64 by default); randomness through a seed or
-a ``torch.Generator``. Book: chapter *Memory capacity* (§V-E of the paper).
+a ``torch.Generator``. ``seed`` defaults to 0 (reproducible); ``seed=None``
+draws fresh entropy (a different result on every call), as in
+``numpy.random.default_rng``; a ``generator``, when given, overrides ``seed``. Book: chapter *Memory capacity* (§V-E of the paper).
 
 References
 ----------
@@ -45,8 +47,9 @@ References
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Literal
 
 import numpy as np
 import torch
@@ -99,7 +102,12 @@ def _generator(seed: int | None, generator: torch.Generator | None, device) -> t
             raise TypeError(f"`generator` must be a torch.Generator, got {type(generator).__name__}")
         return generator
     g = torch.Generator(device=torch.device(device) if device is not None else "cpu")
-    g.manual_seed(0 if seed is None else int(seed))
+    if seed is None:
+        g.seed()  # fresh, non-deterministic entropy, as numpy.random.default_rng(None)
+    else:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"`seed` must be an int or None, got {type(seed).__name__}")
+        g.manual_seed(int(seed))
     return g
 
 
@@ -170,7 +178,7 @@ def flip_bits(
     if not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
         raise ValueError(f"`fraction` must be a number in [0, 1], got {fraction!r}")
     n = patterns.shape[-1]
-    k = int(round(fraction * n))
+    k = int(round(fraction * n))  # noqa: RUF046 - an int for any real `fraction`
     if k == 0:
         return patterns.clone()
     g = _generator(seed, generator, patterns.device)
@@ -380,7 +388,7 @@ def hopfield_capacity(
     g = _generator(seed, None, device)
     Ps, fp, allfp, ret, err, ov = [], [], [], [], [], []
     for a in alphas_arr:
-        P = max(1, int(round(a * n)))
+        P = max(1, int(round(a * n)))  # noqa: RUF046 - `a` is a numpy float
         xi = random_patterns(P, n, trials=trials, generator=g, device=device)
         W = hebbian_weights(xi)
         fixed = is_fixed_point(W, xi)
@@ -428,8 +436,8 @@ def crosstalk_bit_error(n: int, n_patterns) -> np.ndarray:
 
     n = _positive_int(n, "n", minimum=2)
     P = np.asarray(n_patterns, dtype=float)
-    if np.any(P < 1):
-        raise ValueError("`n_patterns` must be >= 1")
+    if not np.all(np.isfinite(P)) or np.any(P < 1):
+        raise ValueError("`n_patterns` must be finite and >= 1")
     with np.errstate(divide="ignore"):
         z = np.where(P > 1, np.sqrt((n - 1) / np.maximum(P - 1, 1e-300)), np.inf)
     return norm.cdf(-z)
@@ -444,8 +452,8 @@ def mceliece_capacity(n, *, all_patterns: bool = False):
     Eq. (76), this notion gives :math:`C_G \to 0`.
     """
     n_arr = np.asarray(n, dtype=float)
-    if np.any(n_arr <= 1):
-        raise ValueError("`n` must be > 1")
+    if not np.all(np.isfinite(n_arr)) or np.any(n_arr <= 1):
+        raise ValueError("`n` must be finite and > 1")
     out = n_arr / ((4.0 if all_patterns else 2.0) * np.log(n_arr))
     return float(out) if out.ndim == 0 else out
 
@@ -607,9 +615,25 @@ def _check_modern(patterns, query, beta) -> tuple[torch.Tensor, torch.Tensor]:
     q = _tensor(query, "query", min_dim=1)
     if q.shape[-1] != X.shape[-1]:
         raise ValueError(f"`query` must have dimension {X.shape[-1]} in its last axis, got {q.shape[-1]}")
+    if q.dtype != X.dtype or q.device != X.device:
+        raise TypeError(f"`query` must have the dtype and device of `patterns` ({X.dtype}, {X.device}), "
+                        f"got {q.dtype}, {q.device}")
+    if q.dim() > 1:
+        try:
+            torch.broadcast_shapes(X.shape[:-2], q.shape[:-2])
+        except RuntimeError:
+            raise ValueError(f"the batch shape {tuple(q.shape[:-2])} of `query` does not broadcast with the batch "
+                             f"shape {tuple(X.shape[:-2])} of `patterns`") from None
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta) or beta <= 0:
         raise ValueError(f"`beta` must be a positive finite number, got {beta!r}")
     return X, q
+
+
+def _scores(X: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Scores x_i . xi, shape ``(*batch, N)`` for one query (d,), ``(*batch, M, N)`` for (..., M, d)."""
+    if q.dim() == 1:
+        return X @ q
+    return q @ X.transpose(-1, -2)
 
 
 def modern_hopfield_update(patterns: torch.Tensor, query: torch.Tensor, beta: float) -> torch.Tensor:
@@ -623,18 +647,27 @@ def modern_hopfield_update(patterns: torch.Tensor, query: torch.Tensor, beta: fl
 
     Parameters
     ----------
-    patterns : torch.Tensor, shape ``(..., N, d)``
-    query : torch.Tensor, shape ``(..., M, d)`` or ``(d,)``
+    patterns : torch.Tensor, shape ``(N, d)`` or ``(..., N, d)``
+        ``N`` stored patterns, possibly a batch of pattern sets.
+    query : torch.Tensor, shape ``(d,)`` or ``(..., M, d)``
+        One query, updated against every pattern set of the batch; or ``M``
+        queries per batch, the batch dimensions broadcasting with those of
+        ``patterns``. Same dtype and device as ``patterns``.
     beta : float > 0
 
     Returns
     -------
-    torch.Tensor, shape of ``query``
+    torch.Tensor
+        Shape ``(*batch, d)`` for a query of shape ``(d,)``, ``(*batch, M, d)``
+        otherwise, where ``batch`` is the broadcast of the batch shapes
+        (``patterns.shape[:-2]``, and ``query.shape[:-2]`` for a batched query).
+        For example patterns ``(B, N, d)`` and query ``(d,)`` give ``(B, d)``.
     """
     X, q = _check_modern(patterns, query, beta)
-    if q.dim() == 1:
-        return torch.softmax(beta * (X @ q), dim=-1) @ X
-    return torch.softmax(beta * q @ X.transpose(-1, -2), dim=-1) @ X
+    w = torch.softmax(beta * _scores(X, q), dim=-1)
+    if q.dim() == 1:  # w: (*batch, N); one row vector per batch, not a (*batch, N) matrix
+        return (w.unsqueeze(-2) @ X).squeeze(-2)
+    return w @ X
 
 
 def modern_hopfield_energy(patterns: torch.Tensor, query: torch.Tensor, beta: float) -> torch.Tensor:
@@ -645,15 +678,19 @@ def modern_hopfield_energy(patterns: torch.Tensor, query: torch.Tensor, beta: fl
         E(\xi) = -\beta^{-1}\log\sum_{i=1}^N e^{\beta x_i^\top\xi} + \tfrac12\xi^\top\xi
                  + \beta^{-1}\log N + \tfrac12 M^2, \qquad M = \max_i\|x_i\|.
 
+    Parameters
+    ----------
+    patterns, query, beta
+        As in :func:`modern_hopfield_update`.
+
     Returns
     -------
-    torch.Tensor, shape ``query.shape[:-1]``
+    torch.Tensor
+        Shape ``(*batch,)`` for a query of shape ``(d,)``, ``(*batch, M)``
+        otherwise (``batch`` as in :func:`modern_hopfield_update`).
     """
     X, q = _check_modern(patterns, query, beta)
-    if q.dim() == 1:
-        scores = X @ q
-    else:
-        scores = q @ X.transpose(-1, -2)
+    scores = _scores(X, q)
     N = X.shape[-2]
     M2 = (X * X).sum(-1).max(-1).values
     if q.dim() > 1:
@@ -711,6 +748,10 @@ def modern_hopfield_capacity(
         raise ValueError(f"`tolerance` must be positive, got {tolerance!r}")
     if not 0 <= fail_prob < 1:
         raise ValueError(f"`fail_prob` must lie in [0, 1), got {fail_prob!r}")
+    if not (isinstance(query_noise, (int, float)) and 0 <= query_noise < math.inf):
+        raise ValueError(f"`query_noise` must be a finite number >= 0, got {query_noise!r}")
+    if radius is None and not (isinstance(K, (int, float)) and 0 < K < math.inf):
+        raise ValueError(f"`K` must be a positive finite number, got {K!r}")
     M = K * math.sqrt(d - 1) if radius is None else float(radius)
     g = _generator(seed, None, device)
     X_all = sphere_patterns(Ns[-1], d, radius=M, generator=g, dtype=dtype, device=device)

@@ -36,6 +36,14 @@ def _check_2d(x: Any, name: str) -> torch.Tensor:
     return x
 
 
+def _check_int(value: Any, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"`{name}` must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"`{name}` must be >= {minimum}, got {value}")
+    return int(value)
+
+
 def _normalize(x: torch.Tensor, name: str) -> torch.Tensor:
     n = x.norm(dim=1, keepdim=True)
     if bool((n == 0).any()):
@@ -113,7 +121,7 @@ def recall_at_k(approx: Any, exact: Any, k: int | None = None) -> float:
         raise ValueError(
             f"`approx` and `exact` must have the same number of queries, got {a.shape[0]} and {e.shape[0]}"
         )
-    k = e.shape[1] if k is None else k
+    k = e.shape[1] if k is None else _check_int(k, "k")
     if not 1 <= k <= min(a.shape[1], e.shape[1]):
         raise ValueError(f"`k` must lie in [1, {min(a.shape[1], e.shape[1])}], got {k}")
     a, e = a[:, :k], e[:, :k]
@@ -197,6 +205,10 @@ class FaissIndex:
 
         if kind not in INDEX_KINDS:
             raise ValueError(f"`kind` must be one of {INDEX_KINDS}, got {kind!r}")
+        M, ef_construction, nlist, pq_m, pq_bits = (
+            _check_int(v, name) for v, name in
+            ((M, "M"), (ef_construction, "ef_construction"), (nlist, "nlist"), (pq_m, "pq_m"), (pq_bits, "pq_bits")))
+        seed = _check_int(seed, "seed", 0)
         vectors = _normalize(_check_2d(vectors, "vectors"), "vectors")
         x = np.ascontiguousarray(vectors.detach().cpu().numpy(), dtype=np.float32)
         n, d = x.shape
@@ -235,7 +247,7 @@ class FaissIndex:
         """``"efSearch"`` (HNSW), ``"nprobe"`` (IVF) or None (flat)."""
         return {"hnsw": "efSearch", "ivf_flat": "nprobe", "ivf_pq": "nprobe"}.get(self.kind)
 
-    def set_knob(self, value: int) -> "FaissIndex":
+    def set_knob(self, value: int) -> FaissIndex:
         """Set efSearch (HNSW) or nprobe (IVF); returns the index."""
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"the knob must be a positive int, got {value!r}")

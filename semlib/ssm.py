@@ -46,7 +46,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -54,6 +55,7 @@ from tqdm.auto import tqdm
 
 from semlib.tvvar import _Block, _check_positive, tvvar_outputs
 from semlib.tvvar import _check_tensor as _check_float_tensor
+
 from ._backend import check_int as _check_int
 
 __all__ = [
@@ -230,7 +232,7 @@ class SelectiveSSM(torch.nn.Module):
             raise TypeError("`selective` must be a bool")
         self.selective = selective
         g = torch.Generator().manual_seed(seed)
-        rnd = lambda *s: torch.randn(*s, generator=g, dtype=dtype)  # noqa: E731
+        rnd = lambda *s: torch.randn(*s, generator=g, dtype=dtype)
         # S4D-real initialisation A = -(1..N) per channel, as in Mamba
         self.A_log = torch.nn.Parameter(torch.log(torch.arange(1, N + 1, dtype=dtype)).repeat(d, 1))
         self.dt_bias = torch.nn.Parameter(torch.log(torch.expm1(torch.full((d,), 0.3, dtype=dtype))))
@@ -301,13 +303,16 @@ class MaskedDiffusionLM(torch.nn.Module):
         if d_model % n_heads:
             raise ValueError(f"`d_model` = {d_model} must be a multiple of `n_heads` = {n_heads}")
         self.mask_id = vocab
-        torch.manual_seed(seed)
-        self.tok = torch.nn.Embedding(vocab + 1, d_model)
-        self.pos = torch.nn.Embedding(T, d_model)
-        torch.nn.init.normal_(self.tok.weight, std=0.5)
-        torch.nn.init.normal_(self.pos.weight, std=0.5)
-        self.blocks = torch.nn.ModuleList([_Block(d_model, n_heads, mlp_ratio, causal=False) for _ in range(n_layers)])
-        self.ln_f = torch.nn.LayerNorm(d_model)
+        # seed a private copy of the global CPU generator: the same weights as torch.manual_seed(seed),
+        # without resetting the caller's random stream
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)
+            self.tok = torch.nn.Embedding(vocab + 1, d_model)
+            self.pos = torch.nn.Embedding(T, d_model)
+            torch.nn.init.normal_(self.tok.weight, std=0.5)
+            torch.nn.init.normal_(self.pos.weight, std=0.5)
+            self.blocks = torch.nn.ModuleList([_Block(d_model, n_heads, mlp_ratio, causal=False) for _ in range(n_layers)])
+            self.ln_f = torch.nn.LayerNorm(d_model)
         self.to(dtype)
 
     def _check_ids(self, ids: Any, allow_mask: bool = True) -> torch.Tensor:

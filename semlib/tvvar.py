@@ -48,12 +48,14 @@ TV-VAR* (``ch-transformer``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
+
 from ._backend import check_int as _check_int
 
 __all__ = [
@@ -493,7 +495,7 @@ class _Block(torch.nn.Module):
 
     def attention(self, h: torch.Tensor) -> torch.Tensor:
         Bsz, T, d = h.shape
-        split = lambda x: x.view(Bsz, T, self.n_heads, self.d_head).transpose(1, 2)  # noqa: E731
+        split = lambda x: x.view(Bsz, T, self.n_heads, self.d_head).transpose(1, 2)
         y = F.scaled_dot_product_attention(split(self.q(h)), split(self.k(h)), split(self.v(h)), is_causal=self.causal)
         return self.o(y.transpose(1, 2).reshape(Bsz, T, d))
 
@@ -543,13 +545,16 @@ class TinyGPT(torch.nn.Module):
         if d_model % n_heads:
             raise ValueError(f"`d_model` = {d_model} must be a multiple of `n_heads` = {n_heads}")
         self.d_model = d_model
-        torch.manual_seed(seed)
-        self.tok = torch.nn.Embedding(vocab, d_model)
-        self.pos = torch.nn.Embedding(T, d_model)
-        torch.nn.init.normal_(self.tok.weight, std=0.5)
-        torch.nn.init.normal_(self.pos.weight, std=0.5)
-        self.blocks = torch.nn.ModuleList([_Block(d_model, n_heads, mlp_ratio) for _ in range(n_layers)])
-        self.ln_f = torch.nn.LayerNorm(d_model)
+        # seed a private copy of the global CPU generator: the same weights as torch.manual_seed(seed),
+        # without resetting the caller's random stream
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)
+            self.tok = torch.nn.Embedding(vocab, d_model)
+            self.pos = torch.nn.Embedding(T, d_model)
+            torch.nn.init.normal_(self.tok.weight, std=0.5)
+            torch.nn.init.normal_(self.pos.weight, std=0.5)
+            self.blocks = torch.nn.ModuleList([_Block(d_model, n_heads, mlp_ratio) for _ in range(n_layers)])
+            self.ln_f = torch.nn.LayerNorm(d_model)
         self.to(dtype)
 
     def _check_ids(self, ids: Any) -> torch.Tensor:

@@ -109,3 +109,12 @@ def test_property_smoothed_loss_bounded_and_above_plain(M, V, gamma, seed):
     ls, lp = bd.smoothed_loss(z, y, gamma), bd.per_sample_loss(z, y)
     assert (ls <= bd.smoothed_loss_range(V, gamma) + 1e-9).all() and (ls >= -1e-12).all()
     assert (ls <= lp - math.log(1 - gamma) + 1e-9).all()          # q_gamma >= (1 - gamma) q
+
+
+def test_rademacher_and_massart_reject_nan():
+    """A NaN loss value must raise, not give a NaN complexity."""
+    bad = torch.tensor([[float("nan"), 1.0], [0.0, 1.0]])
+    with pytest.raises(ValueError, match="values"):
+        bd.rademacher_finite(bad, 10)
+    with pytest.raises(ValueError, match="values"):
+        bd.massart_bound(bad)

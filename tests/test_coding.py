@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -110,7 +111,7 @@ def test_code_length_bound_with_float_model_and_quantisation_overhead():
 def test_kt_frequencies_exact_and_no_overhead():
     x = np.random.default_rng(0).integers(0, 4, 3000)
     model = C.AdaptiveContextModel(4, 2, "kt")
-    q_hat, F = _q_hat_and_totals(x, model)
+    q_hat, _F = _q_hat_and_totals(x, model)
     exact = 2.0 ** -C.adaptive_code_lengths(x, 2, 4)
     assert np.allclose(q_hat, exact, rtol=0, atol=1e-15)   # integers (2n+1)/(2n_c+V): no quantisation
     code = C.arithmetic_encode(x, model)
@@ -236,8 +237,8 @@ def test_two_part_data_bits_decrease_with_order():
     x = np.random.default_rng(8).integers(0, 4, 3000)
     data = [C.two_part_code_length(x, k, 4).data_bits for k in range(4)]
     model = [C.two_part_code_length(x, k, 4).model_bits for k in range(4)]
-    assert all(a >= b - 1e-9 for a, b in zip(data, data[1:]))     # more context never fits worse
-    assert all(a < b for a, b in zip(model, model[1:]))            # ... but costs more to describe
+    assert all(a >= b - 1e-9 for a, b in itertools.pairwise(data))     # more context never fits worse
+    assert all(a < b for a, b in itertools.pairwise(model))            # ... but costs more to describe
 
 
 def test_ngram_cross_entropy_all_orders_matches_single():
@@ -268,3 +269,75 @@ def test_two_part_model_bits_stable_for_huge_alphabets():
     approx = n * math.log2(M * math.e / n)
     assert abs(code.model_bits - approx) < 0.01 * approx
     assert code.data_bits == pytest.approx(0.0, abs=1e-9)
+
+
+# ----------------------------------------------------------------------------- exact KT beta, bad symbols
+
+@pytest.mark.parametrize("beta", [1e-6, 7e-4, 0.0003, 0.1, 0.5, 2.5])
+def test_kt_small_beta_roundtrips_and_matches_vectorised(beta):
+    """The model uses the beta it was given: no rounding to a denominator of 1000 (1e-6 became 0)."""
+    x = np.random.default_rng(5).integers(0, 5, 400)
+    x[-3:] = [4, 4, 4]
+    x[x == 3] = 2                       # symbol 3 never occurs: its probability must stay positive
+    model = C.AdaptiveContextModel(5, 1, "kt", beta=beta)
+    seq = []
+    for a in x:
+        p = model.probabilities()
+        assert np.all(p > 0) and p.sum() == pytest.approx(1.0, abs=1e-12)
+        seq.append(-np.log2(p[a]))
+        model.update(int(a))
+    assert np.allclose(C.adaptive_code_lengths(x, 1, 5, beta=beta), seq, rtol=1e-12, atol=1e-12)
+    code = C.arithmetic_encode(x, model)
+    assert np.array_equal(C.arithmetic_decode(code, model), x)
+    q_hat, F = _q_hat_and_totals(x, model)
+    assert code.n_bits <= C.arithmetic_code_bound(q_hat, F)
+    # the coded length is the adaptive code length up to quantisation and the 2 termination bits
+    assert code.n_bits <= C.adaptive_code_lengths(x, 1, 5, beta=beta).sum() + 2 + 1e-3 * x.size
+
+
+def test_kt_rational_beta_stays_exact():
+    """A beta with a small denominator keeps integer frequencies s n + r: no quantisation overhead."""
+    from fractions import Fraction
+
+    x = np.random.default_rng(6).integers(0, 3, 300)
+    for beta in (0.5, 0.25, Fraction(1, 3)):
+        model = C.AdaptiveContextModel(3, 1, "kt", beta=beta)
+        q_hat, _ = _q_hat_and_totals(x, model)
+        exact = 2.0 ** -C.adaptive_code_lengths(x, 1, 3, beta=float(beta))
+        assert np.allclose(q_hat, exact, rtol=0, atol=1e-15)
+        assert model.beta == Fraction(beta)
+
+
+def test_beta_validation():
+    for bad in (0, -0.5, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="beta"):
+            C.AdaptiveContextModel(3, 1, "kt", beta=bad)
+        with pytest.raises(ValueError, match="beta"):
+            C.adaptive_code_lengths([0, 1, 2], 1, 3, beta=bad)
+    for bad in (True, "0.5"):
+        with pytest.raises(TypeError, match="beta"):
+            C.AdaptiveContextModel(3, 1, "kt", beta=bad)
+        with pytest.raises(TypeError, match="beta"):
+            C.adaptive_code_lengths([0, 1, 2], 1, 3, beta=bad)
+
+
+def test_adaptive_model_total_bits_validated_not_cast():
+    with pytest.raises(ValueError, match="total_bits"):
+        C.AdaptiveContextModel(3, 1, "witten-bell", total_bits=20.7)
+    with pytest.raises(ValueError, match="total_bits"):
+        C.AdaptiveContextModel(3, 1, "witten-bell", total_bits=0)
+
+
+def test_arithmetic_encode_symbol_outside_the_alphabet():
+    table = np.full((3, 4), 0.25)
+    with pytest.raises(ValueError, match="symbols"):
+        C.arithmetic_encode([0, 4, 1], table)
+    with pytest.raises(ValueError, match="symbols"):
+        C.arithmetic_encode([0, 7], C.AdaptiveContextModel(4, 1))
+    with pytest.raises(ValueError, match="symbols"):
+        C.arithmetic_encode([0, -1], table)
+
+
+def test_code_bound_rejects_nan_totals():
+    with pytest.raises(ValueError, match="totals"):
+        C.arithmetic_code_bound([0.5, 0.5], [4.0, float("nan")])

@@ -149,3 +149,47 @@ def test_reward_capacity_bad_inputs():
         fl.semantic_information_capacity(src, reward=w[:, :3], min_reward=0.1)
     with pytest.raises(ValueError, match="`lambdas`"):
         fl.reward_capacity_curve(src, w, [-1.0])
+
+
+# --- keywords are checked, not swallowed; bad numbers raise instead of giving NaN ----------------
+def test_capacity_rejects_misspelt_keywords():
+    src, w, wbar = _reward_setup()
+    with pytest.raises(TypeError, match="max_iters"):
+        fl.semantic_information_capacity(src, max_iters=10)
+    with pytest.raises(TypeError, match="min_rewrd"):
+        fl.semantic_information_capacity(src, reward=w, min_reward=float(wbar.min()), min_rewrd=0.3)
+    with pytest.raises(TypeError, match="tolerance"):
+        fl.semantic_information_capacity(src, reward=w, min_reward=float(wbar.min()), tolerance=1e-3)
+
+
+def test_capacity_honours_tol_and_max_iter_without_reward():
+    """`tol` and `max_iter` are documented parameters: the unconstrained solve must use them too."""
+    from semlib.rate_distortion import ConvergenceWarning, channel_capacity
+
+    src, _, _ = _reward_setup()
+    with pytest.warns(ConvergenceWarning):
+        fl.semantic_information_capacity(src, max_iter=1)
+    loose = fl.semantic_information_capacity(src, tol=1e-3)
+    assert float(loose.capacity) == float(channel_capacity(src.channel(), tol=1e-3).capacity)
+    default = fl.semantic_information_capacity(src)          # the defaults are channel_capacity's
+    assert float(default.capacity) == float(channel_capacity(src.channel()).capacity)
+
+
+def test_capacity_validates_tol_max_iter_and_base():
+    src, w, wbar = _reward_setup()
+    target = 0.5 * (float(wbar.min()) + float(wbar.max()))
+    for kw in ({"max_iter": 0}, {"max_iter": 2.5}, {"tol": -1.0}, {"tol": float("nan")}):
+        name = next(iter(kw))
+        with pytest.raises((ValueError, TypeError), match=name):
+            fl.semantic_information_capacity(src, reward=w, min_reward=target, **kw)
+        with pytest.raises((ValueError, TypeError), match=name):
+            fl.reward_capacity_curve(src, w, [0.0, 1.0], **kw)
+    with pytest.raises(ValueError, match="base"):
+        fl.semantic_information_capacity(src, reward=w, min_reward=target, base=float("nan"))
+
+
+def test_freedman_bound_rejects_nan():
+    with pytest.raises(ValueError, match="alpha"):
+        fl.freedman_bound(float("nan"), 1.0)
+    with pytest.raises(ValueError, match="beta"):
+        fl.freedman_bound(1.0, float("inf"))

@@ -158,3 +158,97 @@ def test_bad_inputs():
         hf.ramsauer_capacity_bound(10, p=0)
     with pytest.raises(ValueError, match="n_patterns"):
         hf.modern_hopfield_capacity(5, [10, 5])
+
+
+# --- every documented shape of the modern update and energy, against a per-batch loop -------------
+
+_D, _N, _M, _B = 6, 9, 4, 3
+
+
+def _one_update(X: torch.Tensor, xi: torch.Tensor, beta: float) -> torch.Tensor:
+    """Ramsauer's step for one pattern matrix (N, d) and one query (d,), written out."""
+    w = torch.exp(beta * (X @ xi) - (beta * (X @ xi)).max())
+    return (w / w.sum()) @ X
+
+
+def _one_energy(X: torch.Tensor, xi: torch.Tensor, beta: float) -> torch.Tensor:
+    M2 = (X * X).sum(-1).max()
+    return (-torch.logsumexp(beta * (X @ xi), 0) / beta + 0.5 * xi @ xi
+            + math.log(X.shape[0]) / beta + 0.5 * M2)
+
+
+def _loop(fn, X: torch.Tensor, q: torch.Tensor, beta: float) -> torch.Tensor:
+    """Apply ``fn`` per batch of patterns and per query, by explicit loops (the reference)."""
+    Xb = X if X.dim() == 3 else None
+    qb = q if q.dim() == 3 else None
+    B = X.shape[0] if Xb is not None else (q.shape[0] if qb is not None else None)
+
+    def per_batch(Xi, qi):
+        if qi.dim() == 1:
+            return fn(Xi, qi, beta)
+        return torch.stack([fn(Xi, row, beta) for row in qi])
+
+    if B is None:
+        return per_batch(X, q)
+    return torch.stack([per_batch(X[b] if Xb is not None else X, q[b] if qb is not None else q)
+                        for b in range(B)])
+
+
+@pytest.mark.parametrize("x_shape", [(_N, _D), (_B, _N, _D)], ids=["X(N,d)", "X(B,N,d)"])
+@pytest.mark.parametrize("q_shape", [(_D,), (_M, _D), (_B, _M, _D)], ids=["q(d)", "q(M,d)", "q(B,M,d)"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_modern_update_and_energy_every_documented_shape(x_shape, q_shape, dtype):
+    g = torch.Generator().manual_seed(11)
+    X = torch.randn(x_shape, generator=g, dtype=torch.float64).to(dtype)
+    q = torch.randn(q_shape, generator=g, dtype=torch.float64).to(dtype)
+    beta = 0.8
+    batch = torch.broadcast_shapes(X.shape[:-2], q.shape[:-2] if q.dim() > 1 else ())
+    tail = q.shape[-2:] if q.dim() > 1 else q.shape[-1:]
+    out = hf.modern_hopfield_update(X, q, beta)
+    assert out.shape == (*batch, *tail) and out.dtype == dtype
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    torch.testing.assert_close(out, _loop(_one_update, X, q, beta), atol=tol, rtol=tol)
+    E = hf.modern_hopfield_energy(X, q, beta)
+    assert E.shape == (*batch, *tail[:-1])
+    torch.testing.assert_close(E, _loop(_one_energy, X, q, beta), atol=tol, rtol=tol)
+
+
+def test_modern_update_batched_patterns_one_query_is_per_batch():
+    """Patterns (B, N, d) with one query (d,): one retrieval per batch, shape (B, d), not (B, B, d)."""
+    X = hf.sphere_patterns(5, 4, trials=3, seed=2)
+    xi = X[0, 1] + 0.1
+    out = hf.modern_hopfield_update(X, xi, 2.0)
+    assert out.shape == (3, 4)
+    for b in range(3):
+        torch.testing.assert_close(out[b], hf.modern_hopfield_update(X[b], xi, 2.0), atol=1e-12, rtol=0)
+
+
+def test_modern_update_rejects_numpy_and_mismatched_batches():
+    X = np.ones((5, 4))
+    with pytest.raises(TypeError, match="patterns"):
+        hf.modern_hopfield_update(X, torch.ones(4, dtype=torch.float64), 1.0)
+    with pytest.raises(TypeError, match="query"):
+        hf.modern_hopfield_update(torch.ones(5, 4, dtype=torch.float64), np.ones(4), 1.0)
+    with pytest.raises(ValueError, match="query"):
+        hf.modern_hopfield_update(torch.ones(3, 5, 4, dtype=torch.float64), torch.ones(2, 1, 4, dtype=torch.float64), 1.0)
+
+
+def test_seed_none_draws_fresh_entropy_and_the_default_stays_reproducible():
+    a = hf.random_patterns(200, 50, seed=None)
+    b = hf.random_patterns(200, 50, seed=None)
+    assert not torch.equal(a, b)  # 10 000 random bits: equal with probability 2**-10000
+    assert torch.equal(hf.random_patterns(200, 50), hf.random_patterns(200, 50, seed=0))
+    assert not torch.equal(hf.sphere_patterns(20, 5, seed=None), hf.sphere_patterns(20, 5, seed=None))
+    with pytest.raises(TypeError, match="seed"):
+        hf.random_patterns(3, 4, seed=1.5)
+
+
+def test_nan_inputs_raise_instead_of_returning_nan():
+    with pytest.raises(ValueError, match="n_patterns"):
+        hf.crosstalk_bit_error(100, [5.0, float("nan")])
+    with pytest.raises(ValueError, match="`n`"):
+        hf.mceliece_capacity(float("nan"))
+    with pytest.raises(ValueError, match="query_noise"):
+        hf.modern_hopfield_capacity(5, [4], query_noise=-0.1)
+    with pytest.raises(ValueError, match="K"):
+        hf.modern_hopfield_capacity(5, [4], K=-1.0)

@@ -105,3 +105,23 @@ def test_bad_inputs():
         sr.FaissIndex(db, "ivf_flat", nlist=4, n_train=2)
     with pytest.raises(ValueError, match="no knob"):
         sr.FaissIndex(db, "flat").set_knob(3)
+
+
+def test_recall_k_must_be_an_int():
+    i = np.arange(6).reshape(2, 3)
+    with pytest.raises(TypeError, match="`k`"):
+        sr.recall_at_k(i, i, k=2.5)
+    with pytest.raises(TypeError, match="`k`"):
+        sr.recall_at_k(i, i, k=True)
+    assert sr.recall_at_k(i, i, k=np.int64(2)) == 1.0
+
+
+@pytest.mark.skipif(importlib.util.find_spec("faiss") is None, reason="faiss not installed")
+def test_faiss_integer_parameters_are_validated_not_truncated():
+    _, db = _data(M=64, N=8, Q=1)
+    for kw in ({"nlist": 4.7}, {"M": 8.5}, {"ef_construction": 0}, {"pq_m": 2.0}, {"pq_bits": True}, {"seed": 1.5}):
+        name = next(iter(kw))
+        kind = "hnsw" if name in ("M", "ef_construction") else "ivf_pq"
+        base = {} if kind == "hnsw" else {"nlist": 4, "pq_m": 2, "pq_bits": 4}
+        with pytest.raises((TypeError, ValueError), match=f"`{name}`"):
+            sr.FaissIndex(db, kind, **{**base, **kw})
