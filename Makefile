@@ -10,12 +10,15 @@ STAMP  := $(VENV)/.installed-stamp
 # built site and the executed notebooks lose their figures; tests/test_site.py checks that
 # the chapter pages have figures.)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# Parallel kernels for `make book` and pytest-xdist workers for `make test` (both cores here).
+JOBS   ?= 2
 
-.PHONY: book test lab env clean clean-book help bench student book-course pdf
+.PHONY: book test check lab env clean clean-book help bench student book-course pdf
 
 help:
 	@echo "make book   build the site (executes every notebook) into _build/html"
-	@echo "make test   unit, property and doctests of semlib, book checks, every notebook (nbval)"
+	@echo "make test   unit, property and doctests of semlib, book checks, lint, types, every notebook, the site"
+	@echo "make check lint, format, types and semlib's unit tests (the inner loop, about a minute)"
 	@echo "make lab    open the chapters in JupyterLab"
 	@echo "make bench  time semlib against the peer libraries (dit) on identical inputs"
 	@echo "make student       write student notebooks (solutions replaced by stubs) to _build/student"
@@ -35,12 +38,20 @@ $(STAMP): requirements/lock.txt requirements/nodeps.txt pyproject.toml
 	@touch $@
 
 book: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py --jobs $(JOBS)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 	@echo
 	@echo "The book is built: open file://$(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadgroup --durations=15
+
+# The inner loop (about a minute): lint, format, types and semlib's unit tests, no notebooks or site.
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -n $(JOBS) -q -m "not slow" tests/ semlib/ --ignore=tests/test_lint.py
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements/lab.txt

@@ -9,8 +9,10 @@ and dark, to ``_build/screenshots/`` (next to the HTML folder), and shows on a d
 of a page that the checker reports a broken formula, image, link and number.
 
 Without Chromium the tests skip, saying how to get it; without the ``playwright`` package
-(pinned in requirements/lock.txt) they fail. The fixtures are module-scoped, so the browser
-is closed before the notebooks (nbval) run in the same pytest session.
+(pinned in requirements/lock.txt) they fail. The tests share one pytest-xdist group, so
+one worker builds the site and runs every browser check; the build first makes sure every
+notebook is in the execution cache (``tools/execute_notebooks.py``), sharing that work with the
+notebook tests on the other worker.
 """
 
 from __future__ import annotations
@@ -30,19 +32,21 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = "chapters/02_preliminaries/directed_information.html"
 
 
-def _load_checker():
-    # tools/ is not a package: import the checker from its path
-    path = ROOT / "tools" / "check_site.py"
-    spec = importlib.util.spec_from_file_location("check_site", path)
+def _load_tool(name: str):
+    # tools/ is not a package: import the tool from its path
+    path = ROOT / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
 
-check_site = _load_checker()
+check_site = _load_tool("check_site")
+executor = _load_tool("execute_notebooks")
 
-pytestmark = pytest.mark.slow
+# One worker builds the site and runs every browser check (`pytest -n 2 --dist loadgroup`).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("site")]
 
 
 def require_chromium() -> str:
@@ -69,6 +73,14 @@ def site(chromium) -> Path:
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     if not jupyter_book.exists():
         pytest.fail(f"jupyter-book not found next to {sys.executable}: run `make env`", pytrace=False)
+    # Execute each notebook once, into the cache the build reads: the notebook tests
+    # (tests/test_notebooks.py, on the other pytest-xdist worker) do the same under file
+    # locks, longest first, so between them each notebook runs once; shortest first here.
+    for notebook in sorted(executor.toc_notebooks(), key=executor.expected_seconds):
+        try:
+            executor.ensure_executed(notebook)
+        except executor.NotebookFailed as err:
+            pytest.fail(f"the site cannot be built: a notebook fails\n{err}", pytrace=False)
     command = [str(jupyter_book), "build", ".", "--warningiserror", "--nitpick", "--keep-going"]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     if result.returncode != 0:

@@ -43,6 +43,7 @@ Only ``nbformat`` and the standard library are used.
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
 import re
 import sys
@@ -280,6 +281,63 @@ def problems(original, student) -> list[str]:
     return found
 
 
+def _statements(source: str) -> list[tuple[set[str], set[str]]]:
+    """(names bound, names read) by each top-level statement of a code cell, in order.
+
+    IPython magics become Python first. Names read inside a function body count as read by
+    the statement that defines the function (a conservative approximation).
+    """
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    tree = ast.parse(TransformerManager().transform_cell(source))
+    out = []
+    for statement in tree.body:
+        bound, read = set(), set()
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name):
+                (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                bound.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, ast.arg):
+                bound.add(node.arg)
+        out.append((bound, read))
+    return out
+
+
+def dependency_problems(original) -> list[str]:
+    """Code after a removed solution that reads a name only that solution defines (empty: none).
+
+    The student version runs every code cell of the original except the gated solutions' code,
+    which becomes a stub. It is valid exactly when no later cell needs a name that only a
+    removed solution binds: checked statically here, so that the student versions need not
+    all be executed (one is, as a smoke test).
+    """
+    solution = {id(c) for c in summarize(original).solution_code_cells}
+    defined_outside: set[str] = set()  # bound by cells the student version keeps
+    only_in_solutions: dict[str, int] = {}  # name -> index of the solution cell that binds it
+    found = []
+    for i, cell in enumerate(original.cells):
+        if cell.cell_type != "code":
+            continue
+        statements = _statements(cell.source)
+        if id(cell) in solution:
+            for bound, _ in statements:
+                for name in bound - defined_outside:
+                    only_in_solutions.setdefault(name, i)
+            continue
+        for bound, read in statements:  # in order: a name the cell binds first is its own
+            for name in sorted(read & only_in_solutions.keys()):
+                found.append(f"cell {i} reads {name!r}, which only the removed solution in cell "
+                             f"{only_in_solutions[name]} defines")
+                only_in_solutions.pop(name)  # report each name once
+            defined_outside |= bound
+            for name in bound:
+                only_in_solutions.pop(name, None)
+    return found
+
+
 def chapter_notebooks(chapters: Path = CHAPTERS) -> list[Path]:
     """Every notebook under ``chapters`` (recursively), checkpoints excluded, sorted."""
     return sorted(p for p in chapters.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
@@ -311,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{rel}: {err}", file=sys.stderr)
             failures += 1
             continue
-        found = problems(original, student)
+        found = problems(original, student) + dependency_problems(original)
         for problem in found:
             print(f"{rel}: {problem}", file=sys.stderr)
         failures += bool(found)

@@ -1,0 +1,186 @@
+"""Execute the book's notebooks once, in parallel, into the site build's notebook cache.
+
+``make book`` and ``make test`` both need every chapter notebook executed: the first to show
+the outputs on the site, the second to fail on a check cell that raises. Executing each
+notebook once serves both. This tool runs the notebooks with the same executor and settings
+as MyST-NB's ``cache`` mode (``jupyter_cache``'s ``single_nb_execution``, the notebook's folder
+as working directory, the per-cell timeout of ``_config.yml``) and stores each executed
+notebook in the cache folder that ``_ext/exec_cache.py`` gives the site build, so the
+``jupyter-book build`` that follows executes nothing.
+
+A notebook already in the cache (same code cells, same fingerprint of ``semlib``, the lock
+file and ``SEMLIB_SCALE``) is not executed again. Each notebook is guarded by a file lock, so
+two processes (``pytest -n 2`` workers, or a test and the site build) never execute the same
+one twice; the cache database is written under a lock of its own.
+
+Usage::
+
+    python tools/execute_notebooks.py --jobs 2      # every notebook of _toc.yml
+    python tools/execute_notebooks.py chapters/02_preliminaries/directed_information.ipynb
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import yaml
+from filelock import FileLock
+
+ROOT = Path(__file__).resolve().parents[1]
+BUILD = ROOT / "_build"
+TIMES = BUILD / "notebook_times.json"
+sys.path.insert(0, str(ROOT / "_ext"))
+import exec_cache  # noqa: E402
+
+
+class NotebookFailed(RuntimeError):
+    """A cell of the notebook raised (or timed out); the message holds the cell and traceback."""
+
+
+@dataclass(frozen=True)
+class Executed:
+    path: Path
+    seconds: float  # execution time (0 when taken from the cache)
+    cached: bool  # True when the cache already held it
+
+
+def toc_notebooks(root: Path = ROOT) -> list[Path]:
+    """The notebooks of ``_toc.yml`` in reading order."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    files: list[str] = []
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+            walk(entry.get("chapters"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").is_file()]
+
+
+def _settings(root: Path) -> tuple[int, bool]:
+    execute = (yaml.safe_load((root / "_config.yml").read_text()) or {}).get("execute", {})
+    return int(execute.get("timeout", 300)), bool(execute.get("allow_errors", False))
+
+
+def _cache(build: Path, root: Path):
+    from jupyter_cache import get_cache
+
+    path = exec_cache.cache_path(build, root)
+    path.mkdir(parents=True, exist_ok=True)
+    return path, get_cache(str(path))
+
+
+def expected_seconds(path: Path) -> float:
+    """Last measured execution time of ``path`` (0 if never measured): longest first balances workers."""
+    try:
+        return float(json.loads(TIMES.read_text()).get(str(path.relative_to(ROOT)), 0.0))
+    except (OSError, ValueError):
+        return 0.0
+
+
+def _record_time(path: Path, seconds: float, root: Path) -> None:
+    if root != ROOT:  # only the book's own notebooks are timed
+        return
+    TIMES.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(TIMES) + ".lock"):
+        try:
+            times = json.loads(TIMES.read_text())
+        except (OSError, ValueError):
+            times = {}
+        times[str(path.relative_to(ROOT))] = round(seconds, 1)
+        TIMES.write_text(json.dumps(times, indent=1, sort_keys=True))
+
+
+def ensure_executed(path: Path, build: Path = BUILD, root: Path = ROOT) -> tuple[Executed, nbformat.NotebookNode]:
+    """Return ``path`` executed, from the cache or by running it (and then caching it).
+
+    Raises
+    ------
+    NotebookFailed
+        When a cell raises or times out; nothing is cached then.
+    """
+    from jupyter_cache.base import CacheBundleIn
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    path = Path(path).resolve()
+    cache_dir, cache = _cache(build, root)
+    db_lock = FileLock(str(cache_dir / "db.lock"))
+    key = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    (cache_dir / "locks").mkdir(exist_ok=True)
+    with FileLock(str(cache_dir / "locks" / f"{key}.lock")):
+        notebook = nbformat.read(path, as_version=4)
+        with db_lock:
+            try:
+                cache.match_cache_notebook(notebook)
+                _, merged = cache.merge_match_into_notebook(notebook)
+                return Executed(path, 0.0, True), merged
+            except KeyError:
+                pass
+        timeout, allow_errors = _settings(root)
+        result = single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout, allow_errors=allow_errors)
+        if result.err is not None:
+            raise NotebookFailed(f"{path.name}: {result.err.__class__.__name__}\n{result.exc_string}")
+        with db_lock:
+            cache.cache_notebook_bundle(
+                CacheBundleIn(notebook, str(path), data={"execution_seconds": result.time}),
+                check_validity=False,
+                overwrite=True,
+            )
+        _record_time(path, result.time, root)
+        return Executed(path, result.time, False), notebook
+
+
+def _run_one(path: str, threads: int) -> Executed:
+    if threads:
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[var] = str(threads)
+    return ensure_executed(Path(path))[0]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebook of _toc.yml")
+    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="parallel kernels (default: cores)")
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    notebooks = [p.resolve() for p in args.notebooks] or toc_notebooks()
+    notebooks.sort(key=expected_seconds, reverse=True)
+    threads = 1 if args.jobs > 1 else 0  # one BLAS/torch thread per kernel when kernels share the cores
+    start, failed = time.perf_counter(), []
+    print(f"executing {len(notebooks)} notebooks with {args.jobs} kernels in parallel "
+          f"(cache {exec_cache.cache_path(BUILD).relative_to(ROOT)})", flush=True)
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(_run_one, str(p), threads): p for p in notebooks}
+        for future in as_completed(futures):
+            name = futures[future].relative_to(ROOT)
+            try:
+                done = future.result()
+            except NotebookFailed as err:
+                failed.append(name)
+                print(f"FAILED   {name}\n{err}", flush=True)
+                continue
+            how = "cached  " if done.cached else f"{done.seconds:6.1f} s"
+            print(f"{how}  {name}", flush=True)
+    print(f"{len(notebooks) - len(failed)} executed or cached, {len(failed)} failed, "
+          f"in {time.perf_counter() - start:.0f} s", flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
