@@ -56,7 +56,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -581,6 +581,15 @@ def gromov_wasserstein(
     GWConvergenceWarning
         If ``max_iter`` is reached.
 
+    Notes
+    -----
+    Speed: ``benchmarks/gw.py`` (500 real embeddings, d = 384, uniform weights, float64, 2 shared
+    CPU cores) measured this solver at 0.68-0.97x the speed of POT's
+    ``ot.gromov.gromov_wasserstein`` on the same inputs (same objective to 1e-2 relative): when
+    ``d`` is close to ``n`` computing :math:`C_1 T C_2` through the points saves nothing, and the
+    linear steps are POT's own ``ot.emd``. For ``n`` of a few hundred with ``d`` comparable to
+    ``n`` on a CPU, POT is the faster choice; semlib pays off when ``d << n`` or with torch inputs.
+
     Examples
     --------
     >>> import numpy as np
@@ -663,8 +672,8 @@ def gromov_wasserstein(
 
 def _sinkhorn_log(
     M: torch.Tensor, p: torch.Tensor, q: torch.Tensor, epsilon: float, f: torch.Tensor, g: torch.Tensor,
-    max_iter: int, tol: float, absorb_at: float = 1e50,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    max_iter: int, tol: float, absorb_at: float = 1e50, check_every: int = 10,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int, bool, float]:
     r"""Stabilised Sinkhorn for :math:`\min_T \langle M, T\rangle - \varepsilon H(T)` over :math:`\Pi(p, q)`.
 
     The plan is kept as :math:`T = \mathrm{diag}(u)\, K\, \mathrm{diag}(v)` with the kernel
@@ -672,39 +681,64 @@ def _sinkhorn_log(
     :math:`(f, g)`; whenever a scaling leaves ``[1/absorb_at, absorb_at]`` it is absorbed into the
     potentials and :math:`K` is rebuilt (Schmitzer's log-stabilisation), so nothing overflows
     however small :math:`\varepsilon` is, while the inner loop costs two matrix–vector products.
-    Works on a leading batch of problems (``M`` of shape (..., n, m)). Stops when the column
-    marginals are within ``tol`` in :math:`\ell_1` (checked every 10 iterations, as POT does).
-    Returns the plan, the updated potentials and the iterations used.
+    Works on a leading batch of problems (``M`` of shape (..., n, m)).
+
+    Each iteration updates ``u`` (which makes the row marginals exact) and then ``v`` (which makes
+    the column marginals exact and spoils the rows), so a test of the columns alone would pass
+    vacuously. The loop stops when :math:`\|T\mathbf 1 - p\|_1 + \|T^\top\mathbf 1 - q\|_1 \le`
+    ``tol`` for every problem of the batch (checked every ``check_every`` iterations and at
+    ``max_iter``; the row sums reuse the product :math:`Kv` that the next ``u``-update needs). The
+    columns are tested too because they are not exact after the following safeguard: if the
+    scalings overflowed between two checks, the loop returns to the last check, absorbs, and
+    checks after every iteration from then on.
+
+    Returns
+    -------
+    plan, f, g, n_iter, converged, err
+        The plan, the updated potentials, the iterations used, whether the test was met and the
+        largest marginal error (rows plus columns, :math:`\ell_1`) at the last check.
     """
     def kernel(f_, g_):
         return torch.exp((f_[..., :, None] + g_[..., None, :] - M) / epsilon)
+
+    def matvec(K_, v_):
+        return (K_ @ v_[..., None])[..., 0]
 
     # centre the potentials so that the kernel's largest entry per row is 1 (no overflow at start)
     f = -epsilon * torch.logsumexp((g[..., None, :] - M) / epsilon, dim=-1) + epsilon * torch.log(p)
     K = kernel(f, g)
     u = torch.ones_like(p)
     v = torch.ones_like(q)
+    Kv = matvec(K, v)
     u_ok, v_ok = u, v
-    it = 0
+    log_absorb = math.log(absorb_at)
+    converged, err, it, last_check = False, math.inf, 0, 0
     for it in range(1, max_iter + 1):
-        u = p / (K @ v[..., None])[..., 0]
+        u = p / Kv
         v = q / (u[..., None, :] @ K)[..., 0, :]
-        if it % 10 == 0 or it == max_iter:
-            finite = bool(torch.isfinite(u).all()) and bool(torch.isfinite(v).all())
-            if not finite:                      # overflow since the last check: go back to it
-                u, v = u_ok, v_ok
-            lu, lv = torch.log(u), torch.log(v)
-            if not finite or float(torch.maximum(lu.abs().amax(), lv.abs().amax())) > math.log(absorb_at):
-                f, g = f + epsilon * lu, g + epsilon * lv
-                K, u, v = kernel(f, g), torch.ones_like(p), torch.ones_like(q)
-                u_ok, v_ok = u, v
-                continue
-            u_ok, v_ok = u, v
-            cols = v * (u[..., None, :] @ K)[..., 0, :]
-            if float((cols - q).abs().sum(-1).max()) <= tol:
-                break
+        Kv = matvec(K, v)
+        if it - last_check < check_every and it != max_iter:
+            continue
+        last_check = it
+        finite = bool(torch.isfinite(u).all()) and bool(torch.isfinite(v).all()) and bool(torch.isfinite(Kv).all())
+        if not finite:                          # overflow since the last check: go back to it, and from now on
+            u, v = u_ok, v_ok                   # check (and absorb) after every iteration so that it cannot recur
+            check_every = 1
+        lu, lv = torch.log(u), torch.log(v)
+        if not finite or float(torch.maximum(lu.abs().amax(), lv.abs().amax())) > log_absorb:
+            f, g = f + epsilon * lu, g + epsilon * lv
+            K, u, v = kernel(f, g), torch.ones_like(p), torch.ones_like(q)
+            Kv = matvec(K, v)
+        u_ok, v_ok = u, v
+        # both marginals of diag(u) K diag(v): the rows u * (K v) are what the v-update spoils; the columns are
+        # exact after a v-update but not after a return to an earlier state, so they are tested too
+        cols = v * (u[..., None, :] @ K)[..., 0, :]
+        err = float(((u * Kv - p).abs().sum(-1) + (cols - q).abs().sum(-1)).max())
+        if err <= tol:
+            converged = True
+            break
     f, g = f + epsilon * torch.log(u), g + epsilon * torch.log(v)
-    return kernel(f, g), f, g, it
+    return kernel(f, g), f, g, it, converged, err
 
 
 def entropic_gromov_wasserstein(
@@ -746,21 +780,40 @@ def entropic_gromov_wasserstein(
     max_iter : int
         Outer (mirror-descent) iterations.
     tol : float
-        Stop when :math:`\|T_{k+1} - T_k\|_F \le` ``tol``.
+        Stop when :math:`\|T_{k+1} - T_k\|_F \le` ``tol`` *and* that step's Sinkhorn projection
+        met ``sinkhorn_tol`` (after an unfinished projection the iteration goes on; the next
+        projection resumes from its potentials).
     sinkhorn_max_iter, sinkhorn_tol : int, float
-        Inner Sinkhorn loop: at most this many iterations, until the row marginals are within
-        ``sinkhorn_tol`` in :math:`\ell_1`.
+        Inner Sinkhorn loop: at most this many iterations per projection, until
+        :math:`\|T\mathbf 1 - p\|_1 + \|T^\top\mathbf 1 - q\|_1 \le` ``sinkhorn_tol`` (tested
+        every 10 iterations). A converged result has both marginals within ``sinkhorn_tol`` (plus
+        rounding) in :math:`\ell_1`. Stricter than POT's test (:math:`\ell_2` norm of the column
+        error after the row update) at the same threshold.
 
     Returns
     -------
     GWResult
-        ``distance2`` is :math:`E(T)` of the entropic coupling (no entropy term).
+        ``distance2`` is :math:`E(T)` of the entropic coupling (no entropy term). ``converged``
+        is True only if both tests were met: the outer step and the last projection's marginals;
+        ``gap`` is the last :math:`\|T_{k+1} - T_k\|_F`.
 
     Warns
     -----
     GWConvergenceWarning
-        If ``max_iter`` is reached, or if the last Sinkhorn projection misses the marginals
-        (``epsilon`` too small for ``sinkhorn_max_iter``).
+        If ``max_iter`` is reached (``converged`` is then False), and separately if the last
+        Sinkhorn projection missed ``sinkhorn_tol`` (``epsilon`` too small for
+        ``sinkhorn_max_iter``): the returned plan is then not in :math:`\Pi(p, q)`.
+
+    Notes
+    -----
+    Speed at equal convergence (``benchmarks/gw.py``: real embeddings, d = 384, ε = 5e-3, both
+    solvers to marginals 1e-9 and outer change 1e-9, float64, 2 shared CPU cores): 0.56-0.61x
+    POT's speed at n = 500 (semlib slower: more Sinkhorn iterations per step in the log-stabilised
+    loop and a stricter marginal test), 1.7x faster at n = 1000 and 1.8-2.0x faster at n = 2000,
+    plans within 5e-12 of POT's. For n of a few hundred on a CPU, POT's
+    ``ot.gromov.entropic_gromov_wasserstein`` is the faster choice. Small ε (near-permutation
+    plans) makes Sinkhorn converge slowly for both libraries; this function then warns rather
+    than return a plan off the marginals.
     """
     epsilon = _positive(epsilon, "epsilon")
     max_iter, sinkhorn_max_iter = _count(max_iter, "max_iter"), _count(sinkhorn_max_iter, "sinkhorn_max_iter")
@@ -774,26 +827,31 @@ def entropic_gromov_wasserstein(
     gpot = torch.zeros_like(qt)
     history = []
     converged, err, it = False, math.inf, 0
+    sk_converged, sk_err = False, math.inf
     for it in range(1, max_iter + 1):
         CT = f.cross(T)
         history.append(f.value(T, CT))
-        T_new, fpot, gpot, _ = _sinkhorn_log(f.gradient(T, CT), pt, qt, epsilon, fpot, gpot,
-                                             sinkhorn_max_iter, sinkhorn_tol)
+        T_new, fpot, gpot, _, sk_converged, sk_err = _sinkhorn_log(f.gradient(T, CT), pt, qt, epsilon, fpot, gpot,
+                                                                   sinkhorn_max_iter, sinkhorn_tol)
         err = float(torch.linalg.vector_norm(T_new - T))
         T = T_new
-        if err <= tol:
+        # a small step after an unfinished projection only means Sinkhorn has not moved far yet: keep going
+        # (each projection is warm-started, so the next one resumes where this one stopped)
+        if err <= tol and sk_converged:
             converged = True
             break
-    if not converged:
-        warnings.warn(f"entropic_gromov_wasserstein stopped after max_iter = {max_iter} iterations "
-                      f"(last change {err:.2e})", GWConvergenceWarning, stacklevel=2)
     if not bool(torch.isfinite(T).all()):  # pragma: no cover - log domain should prevent this
         raise FloatingPointError("the entropic coupling is not finite; increase `epsilon`")
-    marginal_err = float((T.sum(1) - pt).abs().sum() + (T.sum(0) - qt).abs().sum())
-    if marginal_err > max(1e3 * sinkhorn_tol, 1e-6):
-        warnings.warn(f"the last Sinkhorn projection did not converge (marginal error {marginal_err:.2e} in l1): "
-                      "the coupling is not in Pi(p, q); increase `epsilon` or `sinkhorn_max_iter`",
-                      GWConvergenceWarning, stacklevel=2)
+    if not sk_converged:
+        marginal_err = float((T.sum(1) - pt).abs().sum() + (T.sum(0) - qt).abs().sum())
+        warnings.warn(f"the last Sinkhorn projection did not converge in sinkhorn_max_iter = {sinkhorn_max_iter} "
+                      f"iterations (marginal error {sk_err:.2e} > sinkhorn_tol = {sinkhorn_tol:g} in l1; "
+                      f"returned plan {marginal_err:.2e}): the coupling is not in Pi(p, q); increase `epsilon` "
+                      "or `sinkhorn_max_iter`", GWConvergenceWarning, stacklevel=2)
+    if not converged:
+        warnings.warn(f"entropic_gromov_wasserstein stopped after max_iter = {max_iter} iterations "
+                      f"(last change {err:.2e}, tol = {tol:g}; last projection "
+                      f"{'converged' if sk_converged else 'unfinished'})", GWConvergenceWarning, stacklevel=2)
     # E(T) with the coupling's own marginals, so that the value is the true (non-negative) quadratic
     # form of the returned plan even when the last projection is inexact
     value = _CosineGW(X, Y, T.sum(1), T.sum(0)).value(T)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import warnings
+
 import numpy as np
 import ot
 import pytest
@@ -100,7 +103,7 @@ def test_analogy_validation():
 
 def test_nearest_neighbors_against_sort():
     X = cloud(30, 5)
-    ids, sc = g.nearest_neighbors(X, [0, 4], k=3)
+    ids, _ = g.nearest_neighbors(X, [0, 4], k=3)
     C = g.cosine_similarity(X)
     for r, qi in enumerate([0, 4]):
         row = C[qi].copy()
@@ -119,7 +122,9 @@ def test_gw_zero_under_rotation_and_permutation(solver):
         res = g.gromov_wasserstein(X, Y)
         assert res.distance2 < 1e-12
     else:
-        res = g.entropic_gromov_wasserstein(X, Y, epsilon=1e-3)
+        # at epsilon = 1e-3 the plan is nearly a permutation and Sinkhorn converges slowly (sublinearly, as POT's
+        # does): 1e-6 in l1 is reached in a few steps, the default 1e-9 not within 1000 x 1000 iterations
+        res = g.entropic_gromov_wasserstein(X, Y, epsilon=1e-3, sinkhorn_tol=1e-6)
         assert res.distance2 < 1e-8
     assert res.converged
     assert np.array_equal(res.matching, np.argsort(perm))          # Y[j] = X[perm[j]]
@@ -145,7 +150,7 @@ def test_gw_agrees_with_pot_exact():
     rng = np.random.default_rng(8)
     p, q = rng.dirichlet(np.ones(50)), rng.dirichlet(np.ones(60))
     Xs, Ys = g.to_sphere(X), g.to_sphere(Y)
-    T_pot, log = ot.gromov.gromov_wasserstein(Xs @ Xs.T, Ys @ Ys.T, p, q, "square_loss", log=True)
+    _, log = ot.gromov.gromov_wasserstein(Xs @ Xs.T, Ys @ Ys.T, p, q, "square_loss", log=True)
     res = g.gromov_wasserstein(X, Y, p, q)
     assert res.distance2 <= log["gw_dist"] * 1.01 + 1e-12
     assert abs(res.distance2 - log["gw_dist"]) <= 0.01 * log["gw_dist"]
@@ -168,7 +173,8 @@ def test_gw_torch_in_torch_out():
     X = torch.tensor(cloud(20, 4))
     res = g.gromov_wasserstein(X, X.flip(0))
     assert isinstance(res.coupling, torch.Tensor) and res.coupling.device == X.device
-    res = g.entropic_gromov_wasserstein(X, X, epsilon=0.01)
+    res = g.entropic_gromov_wasserstein(X, torch.tensor(cloud(15, 4, 3)), epsilon=0.1)
+    assert res.converged
     assert isinstance(res.coupling, torch.Tensor) and res.coupling.dtype == torch.float64
 
 
@@ -229,3 +235,195 @@ def test_entropic_inexact_projection_warns_and_value_is_true_objective():
     assert np.abs(T.sum(1) - p).sum() + np.abs(T.sum(0) - p).sum() > 1e-6   # the plan really is off the marginals
     assert res.distance2 >= 0
     assert res.distance2 == pytest.approx(brute_objective(Xs @ Xs.T, Ys @ Ys.T, T), rel=1e-10, abs=1e-14)
+
+
+# --- entropic GW: Sinkhorn exit test, convergence reporting, agreement with POT at equal accuracy -------------
+#
+# The inner Sinkhorn loop updates u (rows exact) and then v (columns exact). It used to test the column marginals,
+# which the v-update had just made exact, so every projection stopped at its first check (iteration 10) whatever
+# `sinkhorn_tol` said: plans missed the row marginals by up to 0.2 in l1 and landed ~0.1 away from POT's plan.
+
+
+def _pot_entropic(X, Y, eps, p=None, q=None):
+    """POT's PGD entropic GW on the cosine matrices, run to tight tolerances (its own warnings are errors)."""
+    n, m = len(X), len(Y)
+    p = np.full(n, 1 / n) if p is None else p
+    q = np.full(m, 1 / m) if q is None else q
+    Xs, Ys = g.to_sphere(X), g.to_sphere(Y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return ot.gromov.entropic_gromov_wasserstein(Xs @ Xs.T, Ys @ Ys.T, p, q, "square_loss", epsilon=eps,
+                                                     max_iter=1000, tol=1e-11, numItermax=5000, stopThr=1e-12)
+
+
+def _l1_marginals(T, p, q):
+    return float(np.abs(T.sum(1) - p).sum()), float(np.abs(T.sum(0) - q).sum())
+
+
+# (n, m, d, epsilon, seed): square and non-square, epsilon 0.03-0.1; all cases where POT's own Sinkhorn converges
+# to stopThr 1e-12 within 5000 iterations (at epsilon = 0.03 on 10x8 and 20x20 it does not)
+POT_CASES = [(10, 8, 4, 0.05, 1), (10, 8, 4, 0.1, 0), (30, 25, 4, 0.03, 2), (30, 25, 4, 0.05, 2),
+             (20, 20, 4, 0.1, 0), (40, 30, 5, 0.05, 2)]
+
+
+@pytest.mark.parametrize("n, m, d, eps, seed", POT_CASES)
+def test_entropic_gw_matches_pot_fixed_point(n, m, d, eps, seed):
+    rng = np.random.default_rng(seed)
+    X, Y = rng.normal(size=(n, d)), rng.normal(size=(m, d))
+    p, q = np.full(n, 1 / n), np.full(m, 1 / m)
+    T_pot = _pot_entropic(X, Y, eps)
+    res = g.entropic_gromov_wasserstein(X, Y, epsilon=eps, tol=1e-11, sinkhorn_tol=1e-12, sinkhorn_max_iter=5000)
+    assert res.converged
+    rows, cols = _l1_marginals(res.coupling, p, q)
+    assert rows + cols <= 1e-12 * (1 + 1e-6)                               # both marginals, to the stated tolerance
+    assert np.abs(res.coupling - T_pot).max() < 1e-9                       # same fixed point as POT (observed <= 3e-11)
+    assert res.distance2 == pytest.approx(g.gw_objective(X, Y, T_pot), rel=1e-8)
+
+
+def test_entropic_gw_default_tolerances_meet_marginals():
+    """With the defaults (sinkhorn_tol 1e-9) both marginals are within 1e-9 in l1: the case of the bug report."""
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(10, 4)), rng.normal(size=(8, 4))
+    for eps in (0.05, 0.1):
+        res = g.entropic_gromov_wasserstein(X, Y, epsilon=eps)
+        rows, cols = _l1_marginals(res.coupling, np.full(10, 0.1), np.full(8, 0.125))
+        assert res.converged and rows <= 1e-9 and cols <= 1e-9
+        assert np.abs(res.coupling - _pot_entropic(X, Y, eps)).max() < 1e-7
+
+
+def _gradient_problem(n=12, m=9, eps=0.05, seed=0):
+    """The first entropic-GW projection: a Sinkhorn problem with a GW gradient as cost."""
+    rng = np.random.default_rng(seed)
+    X, Y, pt, qt, _ = g._prepare(rng.normal(size=(n, 3)), rng.normal(size=(m, 3)), None, None, True, torch.float64)
+    f = g._CosineGW(X, Y, pt, qt)
+    T = pt[:, None] * qt[None, :] + 0.5 * torch.outer(pt, qt) * torch.tensor(rng.normal(size=(n, m))).clamp(-1, 1)
+    return f.gradient(T), pt, qt
+
+
+def test_sinkhorn_exit_test_is_on_the_row_marginal():
+    M, p, q = _gradient_problem()
+    z0, z1 = torch.zeros_like(p), torch.zeros_like(q)
+    T, _, _, it, converged, err = g._sinkhorn_log(M, p, q, 0.05, z0, z1, 10_000, 1e-12)
+    assert converged and it > 10                                      # not the first check
+    assert err <= 1e-12
+    assert float((T.sum(1) - p).abs().sum() + (T.sum(0) - q).abs().sum()) <= 1.5e-12   # the plan's error
+    ref = ot.sinkhorn(p.numpy(), q.numpy(), M.numpy(), 0.05, method="sinkhorn_log", numItermax=100_000,
+                      stopThr=1e-14)
+    assert np.abs(T.numpy() - ref).max() < 1e-12
+
+
+def test_sinkhorn_tol_is_respected_and_max_iter_is_reported():
+    M, p, q = _gradient_problem(eps=0.02)
+    z0, z1 = torch.zeros_like(p), torch.zeros_like(q)
+    errs = []
+    for tol in (1e-3, 1e-6, 1e-10):
+        T, _, _, it, converged, err = g._sinkhorn_log(M, p, q, 0.02, z0, z1, 100_000, tol)
+        rows = float((T.sum(1) - p).abs().sum() + (T.sum(0) - q).abs().sum())
+        assert converged and err <= tol and rows <= tol * 1.001
+        errs.append((it, rows))
+    assert errs[0][0] < errs[1][0] < errs[2][0]                       # tighter tol, more iterations
+    # exhaustion: max_iter that is not a multiple of the check period still gets a final check
+    T, _, _, it, converged, err = g._sinkhorn_log(M, p, q, 0.02, z0, z1, 7, 1e-14)
+    assert it == 7 and not converged
+    assert err == pytest.approx(float((T.sum(1) - p).abs().sum() + (T.sum(0) - q).abs().sum()), rel=1e-6)
+    assert err > 1e-14
+
+
+def test_sinkhorn_batch_agrees_with_single_problems():
+    probs = [_gradient_problem(seed=s) for s in range(3)]
+    M = torch.stack([P[0] for P in probs])
+    p, q = probs[0][1].expand(3, -1), probs[0][2].expand(3, -1)
+    z0, z1 = torch.zeros_like(p), torch.zeros_like(q)
+    T, _, _, _, converged, _ = g._sinkhorn_log(M, p, q, 0.05, z0, z1, 10_000, 1e-12)
+    assert converged and T.shape == (3, 12, 9)
+    for b, (Mb, pb, qb) in enumerate(probs):
+        Tb = g._sinkhorn_log(Mb, pb, qb, 0.05, z0[b], z1[b], 10_000, 1e-12)[0]
+        assert torch.allclose(T[b], Tb, rtol=0, atol=1e-12)
+        assert float((T[b].sum(-1) - pb).abs().sum()) <= 1.5e-12      # every problem of the batch, not just one
+
+
+def test_sinkhorn_small_epsilon_absorbs_without_overflow():
+    M, p, q = _gradient_problem(eps=1e-4)
+    z0, z1 = torch.zeros_like(p), torch.zeros_like(q)
+    T, f_, g_, _, converged, err = g._sinkhorn_log(M, p, q, 1e-4, z0, z1, 2000, 1e-9)
+    assert bool(torch.isfinite(T).all()) and bool(torch.isfinite(f_).all()) and bool(torch.isfinite(g_).all())
+    assert err == pytest.approx(float((T.sum(1) - p).abs().sum() + (T.sum(0) - q).abs().sum()), rel=1e-6, abs=1e-15)
+    assert converged == (err <= 1e-9)
+
+
+def test_entropic_gw_unconverged_projection_is_reported():
+    """Sinkhorn capped far below what it needs: converged is False, a warning names the projection."""
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(10, 4)), rng.normal(size=(8, 4))
+    with pytest.warns(g.GWConvergenceWarning, match="Sinkhorn projection did not converge"):
+        res = g.entropic_gromov_wasserstein(X, Y, epsilon=0.05, sinkhorn_max_iter=10, sinkhorn_tol=1e-12,
+                                            max_iter=5)
+    assert not res.converged and res.n_iter == 5
+    rows, _ = _l1_marginals(res.coupling, np.full(10, 0.1), np.full(8, 0.125))
+    assert rows > 1e-12
+
+
+def test_entropic_gw_outer_max_iter_is_reported():
+    rng = np.random.default_rng(1)
+    X, Y = rng.normal(size=(10, 4)), rng.normal(size=(8, 4))
+    with pytest.warns(g.GWConvergenceWarning, match="max_iter = 3"):
+        res = g.entropic_gromov_wasserstein(X, Y, epsilon=0.05, max_iter=3)
+    assert not res.converged and res.n_iter == 3 and res.gap > 1e-9
+    full = g.entropic_gromov_wasserstein(X, Y, epsilon=0.05, tol=1e-10)
+    assert full.converged and full.gap <= 1e-10 and full.n_iter > 3
+
+
+@pytest.mark.parametrize("n, m", [(1, 1), (1, 4), (4, 1), (2, 2), (2, 3)])
+def test_entropic_and_exact_gw_edge_sizes(n, m):
+    rng = np.random.default_rng(n * 10 + m)
+    X, Y = rng.normal(size=(n, 3)), rng.normal(size=(m, 3))
+    p, q = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(m))
+    for res in (g.entropic_gromov_wasserstein(X, Y, p, q, epsilon=0.05), g.gromov_wasserstein(X, Y, p, q)):
+        assert res.converged and res.coupling.shape == (n, m)
+        rows, cols = _l1_marginals(res.coupling, p, q)
+        assert rows <= 1e-9 and cols <= 1e-9
+        assert res.distance2 >= 0
+    if n == 1 or m == 1:                                              # Pi(p, q) = {p q^T}
+        res = g.entropic_gromov_wasserstein(X, Y, p, q, epsilon=0.05)
+        assert np.allclose(res.coupling, np.outer(p, q), atol=1e-15)
+
+
+def test_frank_wolfe_exit_conditions():
+    X, Y = cloud(30, 4, 0), cloud(25, 4, 1)
+    with pytest.warns(g.GWConvergenceWarning, match="max_iter = 1"):
+        res = g.gromov_wasserstein(X, Y, max_iter=1)
+    assert not res.converged and res.n_iter == 1
+    res = g.gromov_wasserstein(X, Y, tol_rel=1e-12, tol_abs=1e-14)
+    h = res.history
+    assert res.converged and res.n_iter == len(h) - 1
+    assert abs(h[-1] - h[-2]) <= 1e-12 * abs(h[-1]) + 1e-14 or res.gap <= 1e-14
+    assert all(abs(h[k + 1] - h[k]) > 1e-12 * abs(h[k + 1]) + 1e-14 for k in range(len(h) - 2))  # no early exit
+    assert all(b <= a + 1e-15 for a, b in itertools.pairwise(h))             # exact line search: monotone
+
+
+def test_gw_validation_names_the_argument():
+    X, Y = cloud(10, 3, 0), cloud(8, 3, 1)
+    egw = g.entropic_gromov_wasserstein
+    for kwargs, exc, name in [({"sinkhorn_tol": 0.0}, ValueError, "sinkhorn_tol"),
+                              ({"sinkhorn_tol": float("nan")}, ValueError, "sinkhorn_tol"),
+                              ({"tol": -1.0}, ValueError, "`tol`"),
+                              ({"sinkhorn_max_iter": 0}, ValueError, "sinkhorn_max_iter"),
+                              ({"sinkhorn_max_iter": 10.0}, TypeError, "sinkhorn_max_iter"),
+                              ({"max_iter": True}, TypeError, "max_iter"),
+                              ({"epsilon": "0.1"}, TypeError, "epsilon")]:
+        with pytest.raises(exc, match=name):
+            egw(X, Y, **kwargs)
+    with pytest.raises(ValueError, match=r"`x` must have shape \(n, d\)"):
+        egw(np.stack([X, X]), Y)                                      # a batch is not accepted
+    with pytest.raises(ValueError, match=r"`y` must have shape \(n, d\)"):
+        egw(X, Y[None])
+    with pytest.raises(ValueError, match=r"`q` must have shape \(8,\)"):
+        egw(X, Y, None, np.full(10, 0.1))
+    with pytest.raises(ValueError, match=r"`p` must have shape \(10,\)"):
+        g.gromov_wasserstein(X, Y, np.full((2, 5), 0.1))
+    with pytest.raises(ValueError, match=r"`init` must have shape \(10, 8\)"):
+        g.gromov_wasserstein(X, Y, init=np.full((8, 10), 1 / 80))
+    with pytest.raises(ValueError, match="`init` must be a coupling"):
+        g.gromov_wasserstein(X, Y, init=np.full((10, 8), 1 / 40))
+    with pytest.raises(ValueError, match="`coupling` must have shape"):
+        g.gw_objective(X, Y, np.full((8, 10), 1 / 80))
