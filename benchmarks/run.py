@@ -94,9 +94,9 @@ def rate_distortion_case() -> None:
     t_cls, cls = best_of(lambda: rd.blahut_arimoto_rd(p, d, beta, tol=1e-6, accelerate=False, max_iter=100_000), 2)
     assert bool(acc.converged.all()) and bool(cls.converged.all())
     print(f"  reference: semlib, gap <= 1e-12 (max gap {ref.gap.max():.1e}); errors below are against it, in nats")
-    print(f"  semlib accelerated, gap <= 1e-6: {t_acc:.3f} s, {int(acc.iterations.sum())} iterations in all; "
+    print(f"  semlib accelerated, gap <= 1e-6: {t_acc:.3f} s, {int(acc.n_iter.sum())} iterations in all; "
           "excess of R + beta*D %.1e, max |dR| %.1e" % errors(acc.rate, acc.distortion))
-    print(f"  semlib classical,   gap <= 1e-6: {t_cls:.3f} s, {int(cls.iterations.sum())} iterations in all; "
+    print(f"  semlib classical,   gap <= 1e-6: {t_cls:.3f} s, {int(cls.n_iter.sum())} iterations in all; "
           "excess %.1e, max |dR| %.1e" % errors(cls.rate, cls.distortion))
 
     def dit_curve(iterations: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -122,7 +122,7 @@ def rate_distortion_case() -> None:
                 rates[i] = float(info.mutual_information(joints[i] / joints[i].sum(), 0, 1))
         return rates
 
-    t_dit, (r_dit, d_dit, j_dit) = best_of(lambda: dit_curve(cls.iterations), 1)
+    t_dit, (r_dit, d_dit, j_dit) = best_of(lambda: dit_curve(cls.n_iter), 1)
     r_dit = repair(r_dit, j_dit, "same iterations")
     same = max(float(np.max(np.abs(r_dit - cls.rate))), float(np.max(np.abs(d_dit - cls.distortion))))
     print(f"  dit, the classical updates for the same iteration counts: {t_dit:.2f} s; "

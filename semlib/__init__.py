@@ -1,10 +1,21 @@
 """semlib: the shared code of the executable companion to Bai,
 "Forget BIT, It is All about TOKEN: Towards Semantic Information Theory for LLMs".
 
-One module per concept of the paper; import them by name::
+One module per concept of the paper. ``import semlib`` imports every module
+listed in ``semlib.__all__`` (so ``semlib.info.entropy`` works after it); import
+them by name::
 
     from semlib import info, directed, granger
     from semlib.device import get_device, by_scale
+
+Each public function or class has exactly one public path,
+``semlib.<module>.<name>``: no module re-exports another module's names.
+
+PyTorch is a required dependency and ``import semlib`` imports it: the
+``torch.nn.Module`` subclasses (critics, models, layers) are ordinary classes
+defined when their module is imported, so they pickle like any class. The
+backend rule of the functions is independent of that: numpy in, numpy out
+(float64); a ``torch.Tensor`` in gives a tensor out on the same device.
 
 Natural logarithms (nats) throughout; ``base=2`` gives bits.
 """
@@ -22,6 +33,7 @@ from . import (
     estimators,
     fisher,
     flow,
+    gaussian,
     geometry,
     granger,
     hopfield,
@@ -30,6 +42,7 @@ from . import (
     plot,
     projection,
     rate_distortion,
+    results,
     reward,
     search,
     ssm,
@@ -51,6 +64,7 @@ __all__ = [
     "projection",
     "search",
     "estimators",
+    "gaussian",
     "corpus",
     "coding",
     "capstone",
@@ -61,6 +75,7 @@ __all__ = [
     "ssm",
     "device",
     "plot",
+    "results",
     "__version__",
 ]
 

@@ -1,7 +1,9 @@
 """Array-backend helpers: numpy in, numpy out; torch in, torch out (same device).
 
-semlib never imports torch unless it was handed a torch tensor, so the
-information-theoretic core works in a numpy-only environment.
+torch is a required dependency of semlib and ``import semlib`` imports it (several
+modules define ``torch.nn.Module`` subclasses at import time). The helpers here
+still tell the backends apart without importing torch themselves (``is_torch``
+checks the type's module), so a numpy input never becomes a tensor by accident.
 """
 
 from __future__ import annotations
@@ -145,3 +147,68 @@ def check_positive_real(value: Any, name: str) -> float:
     if not np.isfinite(value) or value <= 0:
         raise ValueError(f"`{name}` must be positive and finite, got {value}")
     return value
+
+
+# --------------------------------------------------------------------------- random state
+# One random-state argument across semlib: ``seed`` (see CONTRIBUTING.md, glossary).
+# It takes an int (reproducible), ``None`` (fresh entropy from the operating system, as
+# ``numpy.random.default_rng(None)``), or a generator of the function's own backend, which
+# is used as it is and advanced (so a caller can thread one stream through several calls).
+
+
+def numpy_rng(seed: Any, name: str = "seed") -> np.random.Generator:
+    """``seed`` as a ``numpy.random.Generator``: an int >= 0, None, or a Generator (returned as is)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"`{name}` must be an int, None or a numpy.random.Generator, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"`{name}` must be non-negative, got {seed}")
+    return np.random.default_rng(int(seed))
+
+
+def torch_generator(seed: Any, device: Any = None, name: str = "seed") -> Any:
+    """``seed`` as a ``torch.Generator`` on ``device``: an int >= 0, None, or a Generator (returned as is).
+
+    A given generator must live on ``device`` (when ``device`` is given); ``ValueError`` otherwise.
+    """
+    import torch
+
+    if isinstance(seed, torch.Generator):
+        if device is not None and torch.device(seed.device).type != torch.device(device).type:
+            raise ValueError(f"`{name}` is a generator on {seed.device}, the computation runs on {device}")
+        return seed
+    g = torch.Generator(device=torch.device(device) if device is not None else "cpu")
+    if seed is None:
+        g.seed()
+        return g
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"`{name}` must be an int, None or a torch.Generator, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"`{name}` must be non-negative, got {seed}")
+    g.manual_seed(int(seed))
+    return g
+
+
+def int_seed(seed: Any, name: str = "seed") -> int:
+    """``seed`` as an int, for code that can only be seeded by a number (module init, faiss).
+
+    An int >= 0 is returned as is; ``None`` gives a fresh one from OS entropy; a
+    ``numpy.random.Generator`` or ``torch.Generator`` gives one drawn from it (advancing it).
+    Drawn seeds lie in [0, 2**31).
+    """
+    if isinstance(seed, np.random.Generator):
+        return int(seed.integers(2**31))
+    if seed is None:
+        return int(np.random.SeedSequence().generate_state(1)[0]) >> 1
+    if type(seed).__name__ == "Generator" and type(seed).__module__.startswith("torch"):
+        import torch
+
+        return int(torch.randint(0, 2**31, (1,), generator=seed, device=seed.device))
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"`{name}` must be an int, None or a generator, got {type(seed).__name__}")
+    if seed < 0:
+        raise ValueError(f"`{name}` must be non-negative, got {seed}")
+    return int(seed)

@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from ._backend import check_int as _check_int
+from ._backend import torch_generator
 
 __all__ = [
     "hbar_logits",
@@ -186,7 +187,8 @@ def mcdiarmid_term(M: int, delta: float, B: float = 1.0) -> float:
     return 3.0 * B * math.sqrt(math.log(2.0 / delta) / (2.0 * M))
 
 
-def rademacher_finite(values: torch.Tensor, n_draws: int = 2000, *, seed: int = 0) -> tuple[float, float]:
+def rademacher_finite(values: torch.Tensor, n_draws: int = 2000, *,
+                      seed: int | torch.Generator | None = 0) -> tuple[float, float]:
     r"""Monte-Carlo empirical Rademacher complexity of a finite class (the form of Eq. (73)).
 
     .. math:: \hat{\mathfrak R} = \mathbb E_\sigma\Big[\max_{k}\frac1M\sum_{m=1}^M\sigma_m\,v_{km}\Big]
@@ -198,7 +200,8 @@ def rademacher_finite(values: torch.Tensor, n_draws: int = 2000, *, seed: int = 
         The supremum of Eq. (73) is over the rows.
     n_draws : int, default 2000
         Number of Rademacher sign vectors.
-    seed : int, default 0
+    seed : int, None or torch.Generator, default 0
+        Random state (see CONTRIBUTING.md, glossary).
 
     Returns
     -------
@@ -212,7 +215,7 @@ def rademacher_finite(values: torch.Tensor, n_draws: int = 2000, *, seed: int = 
         raise ValueError("`values` must be finite")
     n_draws = _check_int(n_draws, "n_draws", 2)
     v = values.double()
-    g = torch.Generator().manual_seed(seed)
+    g = torch_generator(seed)
     sig = (torch.randint(0, 2, (n_draws, v.shape[1]), generator=g) * 2 - 1).to(v)
     sups = (sig @ v.T).max(1).values / v.shape[1]
     return float(sups.mean()), float(sups.std() / math.sqrt(n_draws))
@@ -231,7 +234,7 @@ def massart_bound(values: torch.Tensor) -> float:
 
 
 def rademacher_linear(features: torch.Tensor, radius: float, n_outputs: int = 1, *, n_draws: int = 0,
-                      seed: int = 0) -> tuple[float, float | None]:
+                      seed: int | torch.Generator | None = 0) -> tuple[float, float | None]:
     r"""Rademacher complexity of the norm-bounded linear read-out :math:`\{\phi\mapsto\mathbf W\phi:\|\mathbf W\|_F\le\Lambda\}`.
 
     With one sign per sample and output, as in the vector contraction inequality,
@@ -268,7 +271,7 @@ def rademacher_linear(features: torch.Tensor, radius: float, n_outputs: int = 1,
     closed = float(radius * torch.sqrt(n_outputs * (phi ** 2).sum()) / M)
     mc = None
     if n_draws > 0:
-        g = torch.Generator().manual_seed(seed)
+        g = torch_generator(seed)
         tot = 0.0
         chunk = max(1, 2 ** 22 // (M * n_outputs))
         done = 0

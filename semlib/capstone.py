@@ -40,6 +40,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ._backend import check_int as _check_int
+from ._backend import torch_generator
 from .tvvar import TinyGPT, train_gpt
 
 __all__ = [
@@ -97,7 +98,7 @@ def _check_prior(prior: Any, m: int, device: torch.device) -> torch.Tensor:
 # --------------------------------------------------------------------------- generation
 @torch.no_grad()
 def sample_continuations(model: TinyGPT, prompts: torch.Tensor, source: torch.Tensor, length: int, *,
-                         temperature: float = 1.0, seed: int = 0) -> torch.Tensor:
+                         temperature: float = 1.0, seed: int | torch.Generator | None = 0) -> torch.Tensor:
     r"""Draw a continuation of ``length`` tokens after prompt ``prompts[source[b]]`` for every ``b``.
 
     Token :math:`u_t` is drawn from :math:`\operatorname{softmax}(\mathbf z_t/\tau)` with the
@@ -114,7 +115,8 @@ def sample_continuations(model: TinyGPT, prompts: torch.Tensor, source: torch.Te
     length : int
         :math:`L`; ``n + length`` must not exceed the model's context ``T``.
     temperature : float, default 1
-    seed : int, default 0
+    seed : int, None or torch.Generator, default 0
+        Random state of the draws, a CPU generator (see CONTRIBUTING.md, glossary).
 
     Returns
     -------
@@ -130,7 +132,7 @@ def sample_continuations(model: TinyGPT, prompts: torch.Tensor, source: torch.Te
             and temperature > 0 and math.isfinite(temperature)):
         raise ValueError(f"`temperature` must be a positive number, got {temperature!r}")
     dev, _ = _device_dtype(model)
-    g = torch.Generator(device="cpu").manual_seed(seed)
+    g = torch_generator(seed, "cpu")
     was_training = model.training
     model.eval()
     ids = prompts.to(dev)[source.to(dev)]
@@ -297,7 +299,7 @@ def continuation_joint(model: TinyGPT, prompts: torch.Tensor, length: int, prior
 
 # --------------------------------------------------------------------------- training with checkpoints
 def train_with_checkpoints(model: TinyGPT, ids: torch.Tensor, *, steps: int = 300, batch_size: int = 64,
-                           lr: float = 3e-3, seed: int = 0, checkpoints: Sequence[int] = (),
+                           lr: float = 3e-3, seed: int | torch.Generator | None = 0, checkpoints: Sequence[int] = (),
                            callback: Callable[[int, TinyGPT], Any] | None = None,
                            progress: bool = True) -> tuple[list[float], dict[int, Any]]:
     r""":func:`semlib.tvvar.train_gpt` with ``callback(step, model)`` after the chosen steps.
@@ -330,11 +332,11 @@ def train_with_checkpoints(model: TinyGPT, ids: torch.Tensor, *, steps: int = 30
     records: dict[int, Any] = {}
 
     def record(step: int) -> None:
-        if step not in marks:
+        if step not in marks or callback is None:     # callback is set whenever marks are (checked above)
             return
         model.eval()
         with torch.no_grad():
-            records[step] = callback(step, model)        # type: ignore[misc]
+            records[step] = callback(step, model)
         model.train()
 
     record(0)

@@ -34,7 +34,7 @@ Pearl's ladder of causation {association, intervention, counterfactual}:
     triangular). Its reduced form :math:`v_t = \sum_k \tilde A_k v_{t-k} + e_t`,
     :math:`\tilde A_k = (I - B_0)^{-1} A_k`,
     :math:`\Sigma = (I - B_0)^{-1} \operatorname{diag}(\sigma^2) (I - B_0)^{-\top}`,
-    is what :mod:`semlib.granger` and :func:`semlib.estimators.var_covariance`
+    is what :mod:`semlib.granger` and :func:`semlib.gaussian.var_covariance`
     take, so the Granger causality and directed information of any *observed*
     subset of variables follow in closed form, while the causal effect of
     :math:`\mathrm{do}(X_t = x)` follows from the structural form.
@@ -65,7 +65,7 @@ import numpy as np
 
 from . import _backend as B
 from . import granger as _granger
-from .estimators import gaussian_directed_information, var_covariance
+from .gaussian import gaussian_directed_information, var_covariance
 from ._backend import check_int as _check_int
 
 __all__ = [
@@ -344,7 +344,7 @@ class DiscreteSCM:
                 raise ValueError(f"`{what}` names {n!r}, which is not a variable of the model {self.variables}")
             if isinstance(val, bool) or not isinstance(val, numbers.Integral):
                 raise TypeError(f"`{what}[{n!r}]` must be an int, got {val!r}")
-            if not 0 <= val < self._mechanisms[n].card:
+            if not 0 <= int(val) < self._mechanisms[n].card:
                 raise ValueError(f"`{what}[{n!r}]` = {val} is outside the domain 0..{self._mechanisms[n].card - 1}")
             out[n] = int(val)
         return out
@@ -738,7 +738,7 @@ class StructuralVAR:
             return self.names.index(v)
         if isinstance(v, bool) or not isinstance(v, numbers.Integral):
             raise TypeError(f"`{what}` must be a name or an int index, got {v!r}")
-        if not 0 <= v < self.d:
+        if not 0 <= int(v) < self.d:
             raise ValueError(f"`{what}` = {v} is out of range for {self.d} variables")
         return int(v)
 
@@ -808,7 +808,7 @@ class StructuralVAR:
         r"""Terms :math:`I(X_{1:t-1}; Y_t \mid Y_{1:t-1})` of :math:`I(0{*}X_{1:n-1} \to Y_{1:n})`.
 
         Computed from the stationary Gaussian covariance of the observed pair
-        (X, Y) alone, with :func:`semlib.estimators.gaussian_directed_information`
+        (X, Y) alone, with :func:`semlib.gaussian.gaussian_directed_information`
         applied to growing horizons. The terms increase to the transfer entropy
         :math:`T_{X \to Y} = \mathcal F_{X \to Y} / 2` of the pair.
 
@@ -893,7 +893,7 @@ class StructuralVAR:
         n: int,
         *,
         n_paths: int | None = None,
-        rng: Any = None,
+        seed: int | np.random.Generator | None = None,
         do: Mapping[tuple[Any, int], float] | None = None,
         burn_in: int = 500,
     ) -> np.ndarray:
@@ -905,8 +905,9 @@ class StructuralVAR:
             Number of time steps kept.
         n_paths : int, optional
             Number of independent paths (vectorised); ``None`` returns one path.
-        rng : int or numpy.random.Generator, optional
-            Seed or generator.
+        seed : int, None or numpy.random.Generator, default None
+            Random state (see CONTRIBUTING.md, glossary): an int >= 0 (reproducible),
+            ``None`` (fresh entropy) or a Generator, used as is and advanced.
         do : mapping (variable, time) -> float, optional
             Interventions :math:`\mathrm{do}(v_{i,t} = x)` at times ``0 <= t < n``
             (times count the kept steps); the variable's equation at that time
@@ -923,7 +924,7 @@ class StructuralVAR:
         n = _check_int(n, "n", 1)
         burn_in = _check_int(burn_in, "burn_in", 0)
         m = 1 if n_paths is None else _check_int(n_paths, "n_paths", 1)
-        gen = np.random.default_rng(rng)
+        gen = B.numpy_rng(seed)
         interventions: dict[int, list[tuple[int, float]]] = {}
         for key, val in (do or {}).items():
             try:

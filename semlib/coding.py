@@ -97,7 +97,12 @@ def _check_beta(beta: Any) -> Fraction:
         raise TypeError(f"`beta` must be a positive finite number, got {type(beta).__name__}")
     if isinstance(beta, (float, np.floating)) and not math.isfinite(beta):
         raise ValueError(f"`beta` must be a positive finite number, got {beta!r}")
-    exact = Fraction(int(beta)) if isinstance(beta, np.integer) else Fraction(beta)
+    if isinstance(beta, np.integer):
+        exact = Fraction(int(beta))
+    elif isinstance(beta, np.floating):   # exact; Fraction() itself rejects float32/float16 (not float subclasses)
+        exact = Fraction(*beta.as_integer_ratio())
+    else:
+        exact = Fraction(beta)
     if not exact > 0:
         raise ValueError(f"`beta` must be a positive finite number, got {beta!r}")
     return exact

@@ -33,6 +33,8 @@ from typing import Any, Iterable, Literal, Sequence
 
 import numpy as np
 
+from ._backend import numpy_rng
+
 __all__ = [
     "UNITS",
     "stdlib_docstrings",
@@ -110,10 +112,10 @@ def stdlib_docstrings(modules: Sequence[str] | None = None, *, min_chars: int = 
     """
     if isinstance(min_chars, bool) or not isinstance(min_chars, int) or min_chars < 0:
         raise ValueError(f"`min_chars` must be a non-negative int, got {min_chars!r}")
-    explicit = modules is not None
-    if explicit and (isinstance(modules, str) or not all(isinstance(m, str) for m in modules)):
+    if modules is not None and (isinstance(modules, str) or not all(isinstance(m, str) for m in modules)):
         raise TypeError("`modules` must be a sequence of module names (str)")
-    names = list(modules) if explicit else _default_modules()
+    explicit = modules is not None
+    names = list(modules) if modules is not None else _default_modules()
     seen: set[str] = set()
     docs: list[str] = []
     with warnings.catch_warnings():
@@ -134,7 +136,8 @@ def stdlib_docstrings(modules: Sequence[str] | None = None, *, min_chars: int = 
     return docs
 
 
-def split_documents(docs: Sequence[str], test_fraction: float = 0.1, *, seed: int = 0) -> tuple[list[str], list[str]]:
+def split_documents(docs: Sequence[str], test_fraction: float = 0.1, *,
+                    seed: int | np.random.Generator | None = 0) -> tuple[list[str], list[str]]:
     """Split documents (not characters) into a training and a test set.
 
     Splitting whole documents keeps the test text unseen: a split inside a
@@ -145,7 +148,8 @@ def split_documents(docs: Sequence[str], test_fraction: float = 0.1, *, seed: in
     ----------
     docs : sequence of str
     test_fraction : float in (0, 1), default 0.1
-    seed : int, default 0
+    seed : int, None or numpy.random.Generator, default 0
+        Random state (see CONTRIBUTING.md, glossary).
 
     Returns
     -------
@@ -157,7 +161,7 @@ def split_documents(docs: Sequence[str], test_fraction: float = 0.1, *, seed: in
     if not 0.0 < float(test_fraction) < 1.0:
         raise ValueError(f"`test_fraction` must lie in (0, 1), got {test_fraction!r}")
     n_test = max(1, min(len(docs) - 1, round(test_fraction * len(docs))))
-    order = np.random.default_rng(seed).permutation(len(docs))
+    order = numpy_rng(seed).permutation(len(docs))
     test_idx = set(order[:n_test].tolist())
     train = [d for i, d in enumerate(docs) if i not in test_idx]
     test = [d for i, d in enumerate(docs) if i in test_idx]

@@ -50,7 +50,7 @@ def _stack(values: list[Any]) -> Any:
     return np.array([float(v) for v in values], dtype=np.float64)
 
 
-def _cmi_terms(p: Any, pairs: list[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]) -> list[Any]:
+def _cmi_terms(p: Any, pairs: Sequence[tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]]) -> list[Any]:
     terms = []
     for a, b, c in pairs:
         density, weights = _density_and_weights(p, a, b, c)
@@ -242,6 +242,7 @@ def directed_information_density(
         xs = x if conditioning == "all" else x[:t]
         density, _ = _density_and_weights(p, xs, (y[t - 1],), y[: t - 1])
         total = density if total is None else total + density
+    assert total is not None  # n >= 1: _sequences rejects empty axes
     # broadcast every summand to the common (x, y) support shape
     keep = set(x) | set(y)
     shape = tuple(p.shape[ax] if ax in keep else 1 for ax in range(p.ndim))

@@ -49,6 +49,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ._backend import check_int as _int
+from ._backend import torch_generator
 
 __all__ = [
     "marginal_loglik",
@@ -263,13 +264,15 @@ class LatentAlignmentLM(torch.nn.Module):
         Vocabulary size :math:`V`.
     A, B : (V, V) tensors, optional
         Initial values (random :math:`\mathcal N(0, 0.1^2)` with ``seed`` otherwise).
-    seed : int
+    seed : int, None or torch.Generator, default 0
+        Random state (see CONTRIBUTING.md, glossary).
     """
 
-    def __init__(self, vocab: int, *, A: torch.Tensor | None = None, B: torch.Tensor | None = None, seed: int = 0):
+    def __init__(self, vocab: int, *, A: torch.Tensor | None = None, B: torch.Tensor | None = None,
+                 seed: int | torch.Generator | None = 0):
         super().__init__()
         self.vocab = _int(vocab, "vocab", 2)
-        g = torch.Generator().manual_seed(seed)
+        g = torch_generator(seed)
         init = {}
         for name, M in (("A", A), ("B", B)):
             if M is None:
@@ -330,7 +333,8 @@ class LatentAlignmentLM(torch.nn.Module):
         raise ValueError(f"`kind` must be 'mixture', 'soft' or 'elbo', got {kind!r}")
 
 
-def sample_alignment_source(model: LatentAlignmentLM, n: int, T: int, *, seed: int = 0) -> torch.Tensor:
+def sample_alignment_source(model: LatentAlignmentLM, n: int, T: int, *,
+                            seed: int | torch.Generator | None = 0) -> torch.Tensor:
     r"""Sample ``n`` sequences of length ``T`` from the latent-position model itself (a source of known law).
 
     :math:`u_0` is uniform; for :math:`i\ge 0`, draw :math:`J\sim\pi_{i\cdot}` over keys ``0..i``,
@@ -341,7 +345,7 @@ def sample_alignment_source(model: LatentAlignmentLM, n: int, T: int, *, seed: i
     if not isinstance(model, LatentAlignmentLM):
         raise TypeError(f"`model` must be a LatentAlignmentLM, got {type(model).__name__}")
     n, T = _int(n, "n", 1), _int(T, "T", 2)
-    g = torch.Generator().manual_seed(seed)
+    g = torch_generator(seed)
     A, B = model.A.detach().cpu(), model.B.detach().cpu()
     ids = torch.zeros(n, T, dtype=torch.long)
     ids[:, 0] = torch.randint(0, model.vocab, (n,), generator=g)
@@ -355,7 +359,7 @@ def sample_alignment_source(model: LatentAlignmentLM, n: int, T: int, *, seed: i
 
 
 def train_alignment(model: LatentAlignmentLM, ids: torch.Tensor, objective: Objective = "mixture", *,
-                    steps: int = 300, batch_size: int = 128, lr: float = 0.05, seed: int = 0,
+                    steps: int = 300, batch_size: int = 128, lr: float = 0.05, seed: int | torch.Generator | None = 0,
                     progress: bool = True) -> list[float]:
     r"""Fit ``{A, B}`` by maximising ``objective`` (mean per-token, nats) with Adam; returns the loss per step.
 
@@ -372,7 +376,7 @@ def train_alignment(model: LatentAlignmentLM, ids: torch.Tensor, objective: Obje
     steps, batch_size = _int(steps, "steps", 1), _int(batch_size, "batch_size", 1)
     if not (isinstance(lr, (int, float)) and lr > 0):
         raise ValueError(f"`lr` must be positive, got {lr!r}")
-    g = torch.Generator().manual_seed(seed)
+    g = torch_generator(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     for _ in tqdm(range(steps), disable=not progress, desc=f"fit ({objective})", leave=False):

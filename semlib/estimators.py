@@ -1,4 +1,4 @@
-r"""Variational lower bounds on mutual information, and Gaussian closed forms to test them against.
+r"""Sample estimators of mutual and directed information: variational lower bounds, MINE and DINE.
 
 Two families live here.
 
@@ -23,19 +23,22 @@ to a constant for InfoNCE and Donsker–Varadhan):
 * Donsker–Varadhan, used by MINE (Belghazi et al. 2018):
   :math:`I \ge \mathbb E_{P}[T] - \log \mathbb E_{P_X \otimes P_C}[e^{T}]`.
 
-**Jointly Gaussian vectors.** With one covariance matrix for all variables,
-entropies are log-determinants and every (conditional, directed) mutual
-information is a signed sum of them, exactly as :mod:`semlib.directed` builds
-directed information from marginals of one pmf. :func:`gaussian_linear_encoder_optimum`
-solves the encoder problem of Eq. 40 for linear m-dimensional encoders
-(partial canonical correlation analysis), and
-:func:`optimal_backward_directed_information` chains it over t as in Eq. 41.
+**Neural estimators** (§V-F of the paper, Eq. 77, and chapter 5):
+:class:`MineObjective` and :func:`train_mine` (the Donsker–Varadhan bound
+trained with MINE's moving-average gradient), and :class:`DineCritic`,
+:func:`train_dine` and :func:`dine_estimate`, a DINE-style estimator of the
+directed information rate whose critics read the history through causal
+encoders (recurrent, windowed or causal attention).
+
+The Gaussian closed forms these estimators are tested against live in
+:mod:`semlib.gaussian`.
 
 Units: nats unless ``base=2``. Backends: numpy in, numpy out (float64); torch in,
 torch out on the same device, differentiable where the formula is.
 
-Paper: §IV-D, Eqs. 40–43. Book: chapter *Optimal semantic embedding*
-(``04_token_semantics/optimal_embedding``); the critic bounds are reused in chapter 5.
+Paper: §IV-D, Eq. 43; §V-F, Eq. 77. Book: chapter *Optimal semantic embedding*
+(``04_token_semantics/optimal_embedding``) for the critic bounds, reused with MINE and
+DINE in chapter *Estimating directed information* (``05_autoregressive/information_measures``).
 
 References
 ----------
@@ -53,12 +56,14 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Callable, Sequence
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import torch
+from torch import nn
 
 from . import _backend as B
-from .granger import autocovariance
 from .info import _scale
 
 __all__ = [
@@ -69,16 +74,6 @@ __all__ = [
     "nwj_bound",
     "dv_bound",
     "joint_and_marginal_scores",
-    "gaussian_entropy",
-    "gaussian_mutual_information",
-    "gaussian_directed_information",
-    "gaussian_backward_directed_information_terms",
-    "gaussian_backward_directed_information",
-    "append_linear",
-    "var_covariance",
-    "arma11_covariance",
-    "gaussian_linear_encoder_optimum",
-    "optimal_backward_directed_information",
     "MineObjective",
     "MineHistory",
     "train_mine",
@@ -86,25 +81,13 @@ __all__ = [
     "DineHistory",
     "train_dine",
     "dine_estimate",
-    "simulate_gaussian_sequences",
-    "gaussian_directed_information_rate_terms",
 ]
-
-_LOG_2PI_E = math.log(2.0 * math.pi * math.e)
-
 
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def _torch():
-    import torch
-
-    return torch
-
-
 def _as_tensor(x: Any, name: str) -> tuple[Any, bool]:
     """Return (float tensor, was_numpy)."""
-    torch = _torch()
     if B.is_torch(x):
         if not (x.is_floating_point()):
             raise TypeError(f"`{name}` must be a floating tensor, got dtype {x.dtype}")
@@ -184,7 +167,6 @@ def infonce_loss(scores: Any) -> Any:
 
 
 def _infonce_loss(s: Any) -> Any:
-    torch = _torch()
     diag = torch.diagonal(s, dim1=-2, dim2=-1)
     return (torch.logsumexp(s, dim=-1) - diag).mean()
 
@@ -243,7 +225,6 @@ def infonce_from_critic(critic: Callable[[Any, Any], Any], x: Any, c: Any, base:
     """
     if not callable(critic):
         raise TypeError(f"`critic` must be callable, got {type(critic).__name__}")
-    torch = _torch()
     if not (isinstance(x, torch.Tensor) and isinstance(c, torch.Tensor)):
         raise TypeError("`x` and `c` must be torch tensors")
     if x.ndim != 2 or c.ndim != 2:
@@ -260,46 +241,40 @@ def infonce_from_critic(critic: Callable[[Any, Any], Any], x: Any, c: Any, base:
     return infonce_bound(s, base=base)
 
 
-def _make_bilinear():
-    torch = _torch()
+class BilinearCritic(nn.Module):
+    r"""The CPC critic :math:`f(x, c) = \exp(x^\top W c)`, scored in logs.
 
-    class BilinearCritic(torch.nn.Module):
-        r"""The CPC critic :math:`f(x, c) = \exp(x^\top W c)`, scored in logs.
+    Parameters
+    ----------
+    dim_x, dim_c : int
+        Dimensions of the sample (in CPC, the latent :math:`z_{t+k}`) and the
+        context (:math:`c_t`, the paper's :math:`S_t`).
+    dtype, device : optional
+        Passed to the weight.
 
-        Parameters
-        ----------
-        dim_x, dim_c : int
-            Dimensions of the sample (in CPC, the latent :math:`z_{t+k}`) and the
-            context (:math:`c_t`, the paper's :math:`S_t`).
-        dtype, device : optional
-            Passed to the weight.
+    Notes
+    -----
+    ``forward(x, c)`` scores paired rows, shape (..., ); ``scores(x, c)``
+    gives the (K, K) matrix :math:`s_{ij} = x_j^\top W c_i` for
+    :func:`infonce_loss`. For jointly Gaussian (x, c) with zero means the log
+    density ratio is a quadratic form, so a bilinear critic is optimal only
+    up to the terms in :math:`x^\top x` and :math:`c^\top c`; InfoNCE is
+    blind to terms in c alone, and those in x alone are small when x is
+    nearly independent of c.
+    """
 
-        Notes
-        -----
-        ``forward(x, c)`` scores paired rows, shape (..., ); ``scores(x, c)``
-        gives the (K, K) matrix :math:`s_{ij} = x_j^\top W c_i` for
-        :func:`infonce_loss`. For jointly Gaussian (x, c) with zero means the log
-        density ratio is a quadratic form, so a bilinear critic is optimal only
-        up to the terms in :math:`x^\top x` and :math:`c^\top c`; InfoNCE is
-        blind to terms in c alone, and those in x alone are small when x is
-        nearly independent of c.
-        """
+    def __init__(self, dim_x: int, dim_c: int, dtype: Any = None, device: Any = None) -> None:
+        for name, v in (("dim_x", dim_x), ("dim_c", dim_c)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"`{name}` must be a positive int, got {v!r}")
+        super().__init__()
+        self.W = nn.Parameter(torch.zeros(int(dim_x), int(dim_c), dtype=dtype, device=device))
 
-        def __init__(self, dim_x: int, dim_c: int, dtype: Any = None, device: Any = None) -> None:
-            for name, v in (("dim_x", dim_x), ("dim_c", dim_c)):
-                if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                    raise ValueError(f"`{name}` must be a positive int, got {v!r}")
-            super().__init__()
-            self.W = torch.nn.Parameter(torch.zeros(int(dim_x), int(dim_c), dtype=dtype, device=device))
+    def forward(self, x: Any, c: Any) -> Any:
+        return ((x @ self.W) * c).sum(-1)
 
-        def forward(self, x: Any, c: Any) -> Any:
-            return ((x @ self.W) * c).sum(-1)
-
-        def scores(self, x: Any, c: Any) -> Any:
-            return c @ self.W.T @ x.T
-
-    BilinearCritic.__module__ = __name__
-    return BilinearCritic
+    def scores(self, x: Any, c: Any) -> Any:
+        return c @ self.W.T @ x.T
 
 
 # --- NWJ and Donsker–Varadhan ---------------------------------------------------------------------
@@ -362,7 +337,6 @@ def dv_bound(joint: Any, marginal: Any, base: float | None = None) -> Any:
     float (numpy float64) or 0-d torch.Tensor
     """
     j, m, was_numpy = _check_joint_marginal(joint, marginal)
-    torch = _torch()
     value = j.mean() - (torch.logsumexp(m.reshape(-1), dim=0) - math.log(m.numel()))
     return _scale(_out(value, was_numpy), base)
 
@@ -381,551 +355,12 @@ def joint_and_marginal_scores(scores: Any) -> tuple[Any, Any]:
     s, was_numpy = _check_scores(scores)
     if s.ndim != 2:
         raise ValueError(f"`scores` must be one (K, K) matrix here, got shape {tuple(s.shape)}")
-    torch = _torch()
     K = s.shape[0]
     off = ~torch.eye(K, dtype=torch.bool, device=s.device)
     joint, marg = torch.diagonal(s), s[off]
     if was_numpy:
         return joint.numpy(), marg.numpy()
     return joint, marg
-
-
-# --- Gaussian closed forms ------------------------------------------------------------------------
-
-
-def _check_cov(cov: Any) -> Any:
-    C = B.as_float_array(cov, "cov")
-    if C.ndim != 2 or C.shape[0] != C.shape[1] or C.shape[0] < 1:
-        raise ValueError(f"`cov` must be a square matrix, got shape {tuple(C.shape)}")
-    _check_finite(C, "cov")
-    Cd = C.detach() if B.is_torch(C) else C
-    asym = float(abs(Cd - Cd.T).max())
-    scale = max(1.0, float(abs(Cd).max()))
-    if asym > 1e-8 * scale:
-        raise ValueError(f"`cov` must be symmetric, but |cov - cov.T| reaches {asym:.3g}")
-    return C
-
-
-def _index(idx: Any, dim: int, name: str, allow_empty: bool = False) -> tuple[int, ...]:
-    if isinstance(idx, (numbers.Integral,)) and not isinstance(idx, bool):
-        idx = (int(idx),)
-    try:
-        items = tuple(idx)
-    except TypeError:
-        raise TypeError(f"`{name}` must be an int or a sequence of ints, got {type(idx).__name__}") from None
-    out = []
-    for i in items:
-        if isinstance(i, bool) or not isinstance(i, (numbers.Integral, np.integer)):
-            raise TypeError(f"`{name}` must contain ints (indices into `cov`), got {i!r}")
-        if not -dim <= int(i) < dim:
-            raise ValueError(f"`{name}` names index {i}, but `cov` has only {dim} rows")
-        out.append(int(i) % dim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"`{name}` repeats an index: {items}")
-    if not out and not allow_empty:
-        raise ValueError(f"`{name}` must name at least one index")
-    return tuple(out)
-
-
-def _logdet_sub(C: Any, idx: Sequence[int]) -> Any:
-    """log det of the principal submatrix on ``idx`` (0 for an empty set), via Cholesky."""
-    if len(idx) == 0:
-        return 0.0
-    if B.is_torch(C):
-        torch = _torch()
-        sel = torch.as_tensor(list(idx), device=C.device)
-        S = C[sel][:, sel]
-        L, info = torch.linalg.cholesky_ex(S)
-        if bool(info != 0):
-            raise ValueError(f"the covariance of the variables {list(idx)} is singular or not positive definite")
-        return 2.0 * torch.log(torch.diagonal(L)).sum()
-    S = C[np.ix_(list(idx), list(idx))]
-    try:
-        L = np.linalg.cholesky(S)
-    except np.linalg.LinAlgError:
-        raise ValueError(
-            f"the covariance of the variables {list(idx)} is singular or not positive definite"
-        ) from None
-    return 2.0 * np.log(np.diag(L)).sum()
-
-
-def gaussian_entropy(cov: Any, idx: Any = None, base: float | None = None) -> Any:
-    r"""Differential entropy :math:`h = \tfrac12\log\bigl((2\pi e)^d \det\Sigma\bigr)` of a Gaussian vector.
-
-    Parameters
-    ----------
-    cov : array-like or torch.Tensor, shape (D, D)
-        Covariance of all variables.
-    idx : int or sequence of int, optional
-        Which variables (default: all).
-    base : float, optional
-        ``None`` for nats, ``2`` for bits.
-
-    Examples
-    --------
-    >>> bool(np.isclose(gaussian_entropy([[1.0]]), 0.5 * np.log(2 * np.pi * np.e)))
-    True
-    """
-    C = _check_cov(cov)
-    ix = tuple(range(C.shape[0])) if idx is None else _index(idx, C.shape[0], "idx")
-    h = 0.5 * (len(ix) * _LOG_2PI_E + _logdet_sub(C, ix))
-    return _scale(h if B.is_torch(h) else np.float64(h), base)
-
-
-def gaussian_mutual_information(cov: Any, a: Any, b: Any, given: Any = (), base: float | None = None) -> Any:
-    r"""(Conditional) mutual information of jointly Gaussian vectors from log-determinants.
-
-    .. math::
-
-        I(A; B \mid C) = \tfrac12\bigl[\log\det\Sigma_{AC} + \log\det\Sigma_{BC}
-        - \log\det\Sigma_{ABC} - \log\det\Sigma_{C}\bigr],
-
-    with :math:`\Sigma_{AC}` the covariance of :math:`(A, C)` and so on.
-
-    Parameters
-    ----------
-    cov : array-like or torch.Tensor, shape (D, D)
-        Covariance matrix of all variables (means play no role).
-    a, b : int or sequence of int
-        Indices of A and B (disjoint, non-empty).
-    given : int or sequence of int, optional
-        Indices of C (default: none).
-    base : float, optional
-        ``None`` for nats, ``2`` for bits.
-
-    Returns
-    -------
-    float (numpy float64) or 0-d torch.Tensor
-        Differentiable in ``cov`` for torch input.
-
-    Raises
-    ------
-    ValueError
-        If an index set is invalid or overlaps another, or a covariance needed is
-        singular (e.g. B is a deterministic function of A: the information is
-        then infinite).
-
-    Examples
-    --------
-    Correlation ρ gives :math:`-\tfrac12\log(1-\rho^2)`:
-
-    >>> rho = 0.8
-    >>> bool(np.isclose(gaussian_mutual_information([[1, rho], [rho, 1]], 0, 1), -0.5 * np.log(1 - rho**2)))
-    True
-    """
-    C = _check_cov(cov)
-    D = C.shape[0]
-    A = _index(a, D, "a")
-    Bb = _index(b, D, "b")
-    G = _index(given, D, "given", allow_empty=True)
-    for n1, s1, n2, s2 in (("a", A, "b", Bb), ("a", A, "given", G), ("b", Bb, "given", G)):
-        common = set(s1) & set(s2)
-        if common:
-            raise ValueError(f"`{n1}` and `{n2}` share the indices {sorted(common)}; they must be disjoint")
-    value = 0.5 * (_logdet_sub(C, A + G) + _logdet_sub(C, Bb + G) - _logdet_sub(C, A + Bb + G) - _logdet_sub(C, G))
-    if not B.is_torch(value):
-        value = np.float64(value)
-    return _scale(value, base)
-
-
-def _blocks(blocks: Any, D: int, name: str) -> list[tuple[int, ...]]:
-    try:
-        items = list(blocks)
-    except TypeError:
-        raise TypeError(f"`{name}` must be a sequence of index blocks, one per time step") from None
-    if not items:
-        raise ValueError(f"`{name}` must have at least one block")
-    return [_index(bl, D, f"{name}[{t}]") for t, bl in enumerate(items)]
-
-
-def _flat(blocks: Sequence[tuple[int, ...]]) -> tuple[int, ...]:
-    return tuple(i for bl in blocks for i in bl)
-
-
-def _seq(cov: Any, x_blocks: Any, y_blocks: Any) -> tuple[Any, list, list]:
-    C = _check_cov(cov)
-    x = _blocks(x_blocks, C.shape[0], "x_blocks")
-    y = _blocks(y_blocks, C.shape[0], "y_blocks")
-    if len(x) != len(y):
-        raise ValueError(f"`x_blocks` and `y_blocks` must have the same length n, got {len(x)} and {len(y)}")
-    common = set(_flat(x)) & set(_flat(y))
-    if common or len(set(_flat(x))) != len(_flat(x)) or len(set(_flat(y))) != len(_flat(y)):
-        raise ValueError("the blocks of `x_blocks` and `y_blocks` must not share or repeat indices")
-    return C, x, y
-
-
-def _stack(values: list[Any], like: Any) -> Any:
-    if B.is_torch(like):
-        torch = _torch()
-        return torch.stack([v if B.is_torch(v) else torch.zeros((), dtype=like.dtype, device=like.device)
-                            for v in values])
-    return np.array([float(v) for v in values], dtype=np.float64)
-
-
-def gaussian_directed_information(cov: Any, x_blocks: Any, y_blocks: Any, base: float | None = None) -> Any:
-    r"""Directed information :math:`\sum_t I(X_{1:t}; Y_t \mid Y_{1:t-1})` of jointly Gaussian sequences.
-
-    The Gaussian counterpart of :func:`semlib.directed.directed_information`
-    (paper, Definition 2, Eq. 2).
-
-    Parameters
-    ----------
-    cov : array-like or torch.Tensor, shape (D, D)
-    x_blocks, y_blocks : sequence of (int or sequence of int), equal length n
-        Indices into ``cov`` of :math:`X_t` and :math:`Y_t`, t = 1..n (each may be a vector).
-    base : float, optional
-
-    Returns
-    -------
-    float (numpy float64) or 0-d torch.Tensor
-    """
-    C, x, y = _seq(cov, x_blocks, y_blocks)
-    terms = [gaussian_mutual_information(C, _flat(x[:t]), y[t - 1], _flat(y[: t - 1])) for t in range(1, len(x) + 1)]
-    total = _stack(terms, C).sum()
-    return _scale(total if B.is_torch(total) else np.float64(total), base)
-
-
-def gaussian_backward_directed_information_terms(
-    cov: Any, x_blocks: Any, y_blocks: Any, base: float | None = None
-) -> Any:
-    r"""The n summands :math:`I(X_{t+1:n}; Y_t \mid Y_{1:t-1})` of Eq. 41 for Gaussian sequences.
-
-    The last summand is 0 (empty future). Counterpart of
-    :func:`semlib.directed.backward_directed_information_terms`.
-
-    Parameters
-    ----------
-    cov : array-like or torch.Tensor, shape (D, D)
-    x_blocks, y_blocks : sequence of (int or sequence of int), equal length n
-    base : float, optional
-
-    Returns
-    -------
-    numpy.ndarray of shape (n,) or torch.Tensor
-    """
-    C, x, y = _seq(cov, x_blocks, y_blocks)
-    n = len(x)
-    terms = []
-    for t in range(1, n + 1):
-        if t == n:
-            terms.append(0.0)
-        else:
-            terms.append(gaussian_mutual_information(C, _flat(x[t:]), y[t - 1], _flat(y[: t - 1])))
-    return _scale(_stack(terms, C), base)
-
-
-def gaussian_backward_directed_information(cov: Any, x_blocks: Any, y_blocks: Any, base: float | None = None) -> Any:
-    r"""Backward directed information :math:`I(X_{n:1} \to Y_{1:n})` of Gaussian sequences (paper, Eqs. 3, 41).
-
-    .. math::
-
-        I(X_{n:1} \to Y_{1:n}) = \sum_{t=1}^{n} I(X_{t+1:n}; Y_t \mid Y_{1:t-1}).
-
-    With :math:`Y_t = S_t = W_t X_{1:t}` (see :func:`append_linear`) this is the
-    objective of the optimal embedding, Eq. 41.
-
-    Parameters
-    ----------
-    cov : array-like or torch.Tensor, shape (D, D)
-    x_blocks, y_blocks : sequence of (int or sequence of int), equal length n
-    base : float, optional
-
-    Returns
-    -------
-    float (numpy float64) or 0-d torch.Tensor
-
-    Examples
-    --------
-    An AR(1) with coefficient a and the identity encoder :math:`S_t = X_t`,
-    n = 2: only :math:`I(X_2; S_1) = -\tfrac12\log(1-a^2)` remains.
-
-    >>> a = 0.6
-    >>> cov = append_linear(var_covariance([[[a]]], [[1.0]], 2), np.eye(2))   # (X1, X2, S1, S2)
-    >>> bool(np.isclose(gaussian_backward_directed_information(cov, [0, 1], [2, 3]), -0.5 * np.log(1 - a**2)))
-    True
-    """
-    terms = gaussian_backward_directed_information_terms(cov, x_blocks, y_blocks)
-    total = terms.sum()
-    return _scale(total if B.is_torch(total) else np.float64(total), base)
-
-
-def append_linear(cov: Any, M: Any) -> Any:
-    r"""Covariance of :math:`(X, MX)` from the covariance of X.
-
-    .. math::
-
-        \operatorname{Cov}\begin{pmatrix} X \\ MX \end{pmatrix} =
-        \begin{pmatrix} \Sigma & \Sigma M^\top \\ M\Sigma & M\Sigma M^\top \end{pmatrix}.
-
-    Parameters
-    ----------
-    cov : array-like or torch.Tensor, shape (D, D)
-    M : array-like or torch.Tensor, shape (r, D)
-        A linear encoder; for torch inputs the result is differentiable in M.
-
-    Returns
-    -------
-    array of shape (D + r, D + r), the backend of ``cov``
-    """
-    C = _check_cov(cov)
-    Mm = B.as_float_array(M, "M")
-    if B.is_torch(C) != B.is_torch(Mm):
-        raise TypeError("`cov` and `M` must both be numpy or both be torch")
-    if Mm.ndim != 2 or Mm.shape[1] != C.shape[0]:
-        raise ValueError(f"`M` must have shape (r, {C.shape[0]}), got {tuple(Mm.shape)}")
-    _check_finite(Mm, "M")
-    CM = C @ Mm.T
-    MCM = Mm @ CM
-    MCM = 0.5 * (MCM + MCM.T)
-    if B.is_torch(C):
-        torch = _torch()
-        Mm = Mm.to(C.dtype)
-        return torch.cat([torch.cat([C, CM], 1), torch.cat([CM.T, MCM], 1)], 0)
-    return np.block([[C, CM], [CM.T, MCM]])
-
-
-def var_covariance(A: Any, Sigma: Any, n: int) -> np.ndarray:
-    r"""Covariance of :math:`(X_1, \dots, X_n)` of a stationary Gaussian VAR(p), time-major.
-
-    Block (s, t) is :math:`\mathbb E[X_s X_t^\top] = \Gamma_{s-t}`, with the
-    autocovariances from :func:`semlib.granger.autocovariance` and
-    :math:`\Gamma_{-k} = \Gamma_k^\top`.
-
-    Parameters
-    ----------
-    A : array-like, shape (p, d, d)
-        Lag matrices (``A[k-1]`` multiplies :math:`X_{t-k}`).
-    Sigma : array-like, shape (d, d)
-        Innovation covariance.
-    n : int
-        Number of time steps.
-
-    Returns
-    -------
-    numpy.ndarray, shape (n d, n d)
-        Rows ``t d : (t+1) d`` belong to :math:`X_{t+1}`.
-
-    Examples
-    --------
-    AR(1) with coefficient a: :math:`\operatorname{Cov}(X_s, X_t) = a^{|s-t|}/(1-a^2)`.
-
-    >>> C = var_covariance([[[0.5]]], [[1.0]], 3)
-    >>> bool(np.allclose(C[0], [4 / 3, 2 / 3, 1 / 3]))
-    True
-    """
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"`n` must be a positive int, got {n!r}")
-    G = autocovariance(A, Sigma, int(n) - 1)
-    d = G.shape[1]
-    C = np.empty((n * d, n * d))
-    for s in range(n):
-        for t in range(n):
-            blk = G[s - t] if s >= t else G[t - s].T
-            C[s * d : (s + 1) * d, t * d : (t + 1) * d] = blk
-    return 0.5 * (C + C.T)
-
-
-def arma11_covariance(a: float, theta: float, n: int, sigma2: float = 1.0) -> np.ndarray:
-    r"""Covariance of :math:`(X_1, \dots, X_n)` of a stationary Gaussian ARMA(1, 1) process.
-
-    .. math::
-
-        X_t = a X_{t-1} + e_t + \theta e_{t-1}, \qquad e_t \sim \mathcal N(0, \sigma^2)\ \text{i.i.d.},
-
-    with autocovariances :math:`\gamma_0 = \sigma^2 (1 + 2a\theta + \theta^2)/(1-a^2)`,
-    :math:`\gamma_1 = \sigma^2 (1 + a\theta)(a + \theta)/(1-a^2)` and
-    :math:`\gamma_k = a\,\gamma_{k-1}` for k >= 2. ``theta = 0`` is an AR(1)
-    (a Markov chain), ``a = 0`` an MA(1) (whose far future is independent of
-    the past but not of the near future).
-
-    Parameters
-    ----------
-    a : float
-        AR coefficient, ``|a| < 1`` (stationarity).
-    theta : float
-        MA coefficient.
-    n : int
-        Number of time steps.
-    sigma2 : float, default 1
-        Innovation variance, > 0.
-
-    Returns
-    -------
-    numpy.ndarray, shape (n, n)
-        Toeplitz matrix :math:`\gamma_{|s-t|}`.
-
-    Examples
-    --------
-    >>> bool(np.allclose(arma11_covariance(0.5, 0.0, 3), var_covariance([[[0.5]]], [[1.0]], 3)))
-    True
-    """
-    for name, v in (("a", a), ("theta", theta), ("sigma2", sigma2)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(float(v)):
-            raise TypeError(f"`{name}` must be a finite real number, got {v!r}")
-    if not abs(a) < 1:
-        raise ValueError(f"`a` must satisfy |a| < 1 for stationarity, got {a}")
-    if not sigma2 > 0:
-        raise ValueError(f"`sigma2` must be positive, got {sigma2}")
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"`n` must be a positive int, got {n!r}")
-    a, theta = float(a), float(theta)
-    g = np.empty(int(n))
-    g[0] = (1 + 2 * a * theta + theta**2) / (1 - a**2)
-    if n > 1:
-        g[1] = (1 + a * theta) * (a + theta) / (1 - a**2)
-    for k in range(2, int(n)):
-        g[k] = a * g[k - 1]
-    i = np.arange(int(n))
-    return float(sigma2) * g[np.abs(i[:, None] - i[None, :])]
-
-
-def _psd_pinv_sqrt(S: np.ndarray, rtol: float = 1e-10) -> tuple[np.ndarray, int]:
-    w, V = np.linalg.eigh(0.5 * (S + S.T))
-    keep = w > rtol * max(float(w.max()), 1e-300)
-    inv_sqrt = np.zeros_like(w)
-    inv_sqrt[keep] = 1.0 / np.sqrt(w[keep])
-    return (V * inv_sqrt) @ V.T, int(keep.sum())
-
-
-def gaussian_linear_encoder_optimum(
-    cov: Any, source: Any, target: Any, m: int, given: Any = None, base: float | None = None
-) -> tuple[Any, Any, Any]:
-    r"""Best m-dimensional linear encoder of a source for a target, given side information.
-
-    Solves
-
-    .. math::
-
-        \max_{W \in \mathbb R^{m \times |P|}} I(F; W P \mid G) =
-        -\tfrac12 \sum_{i=1}^{m} \log\bigl(1 - \rho_i^2\bigr),
-
-    where P (``source``) and F (``target``) are jointly Gaussian, G is given as
-    linear functions of the variables of ``cov``, and
-    :math:`\rho_1 \ge \rho_2 \ge \dots` are the *partial canonical
-    correlations* of P and F given G: the singular values of
-    :math:`\Sigma_{PP\mid G}^{+1/2}\,\Sigma_{PF\mid G}\,\Sigma_{FF\mid G}^{-1/2}`
-    (``+`` a pseudo-inverse, as G may be a function of P). With ``given=None``
-    this is the classical result that the top-m canonical directions carry the
-    most information (the Gaussian information bottleneck at zero
-    compression cost). One step of Eq. 40 with :math:`S_t = W X_{1:t}`.
-
-    Parameters
-    ----------
-    cov : array-like, shape (D, D)
-        Covariance of all variables (numpy float64; torch is converted and the
-        results returned as torch on the same device).
-    source, target : int or sequence of int
-        Indices of P and F (disjoint).
-    m : int
-        Encoder dimension, >= 1.
-    given : array-like, shape (r, D), optional
-        Rows are linear functions :math:`G = M X` to condition on.
-    base : float, optional
-        ``None`` for nats, ``2`` for bits.
-
-    Returns
-    -------
-    (value, W, rho)
-        ``value`` the maximum; ``W`` of shape (m, dim P), the optimal encoder acting
-        on ``cov[source]`` (rows beyond the rank of the problem are zero);
-        ``rho`` all partial canonical correlations, descending.
-    """
-    was_torch = B.is_torch(cov)
-    device = cov.device if was_torch else None
-    C = _check_cov(cov.detach().cpu().numpy() if was_torch else cov)
-    D = C.shape[0]
-    P = _index(source, D, "source")
-    F = _index(target, D, "target")
-    if set(P) & set(F):
-        raise ValueError("`source` and `target` must be disjoint")
-    if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1:
-        raise ValueError(f"`m` must be a positive int, got {m!r}")
-    Rp = np.eye(D)[list(P)]
-    Rf = np.eye(D)[list(F)]
-    Spp, Sff, Spf = Rp @ C @ Rp.T, Rf @ C @ Rf.T, Rp @ C @ Rf.T
-    if given is not None:
-        M = np.asarray(given.detach().cpu().numpy() if B.is_torch(given) else given, dtype=np.float64)
-        if M.ndim != 2 or M.shape[1] != D:
-            raise ValueError(f"`given` must have shape (r, {D}), got {M.shape}")
-        if M.shape[0] > 0:
-            Sgg = M @ C @ M.T
-            Sgg_pinv = np.linalg.pinv(0.5 * (Sgg + Sgg.T), rcond=1e-12, hermitian=True)
-            Spg, Sfg = Rp @ C @ M.T, Rf @ C @ M.T
-            Spp = Spp - Spg @ Sgg_pinv @ Spg.T
-            Sff = Sff - Sfg @ Sgg_pinv @ Sfg.T
-            Spf = Spf - Spg @ Sgg_pinv @ Sfg.T
-    Spp_is, rank = _psd_pinv_sqrt(Spp)
-    try:
-        Lf = np.linalg.cholesky(0.5 * (Sff + Sff.T))
-    except np.linalg.LinAlgError:
-        raise ValueError("the target is (numerically) determined by the side information: infinite information") from None
-    K = Spp_is @ Spf @ np.linalg.inv(Lf).T
-    U, rho, _ = np.linalg.svd(K)
-    rho = np.clip(rho, 0.0, 1.0)
-    if rho.size and rho[0] >= 1.0 - 1e-12:
-        raise ValueError("the target is (numerically) a function of the source: infinite information")
-    k = min(int(m), rho.size, rank)
-    value = -0.5 * float(np.sum(np.log1p(-rho[:k] ** 2)))
-    W = np.zeros((int(m), len(P)))
-    W[:k] = U[:, :k].T @ Spp_is
-    value = _scale(np.float64(value), base)
-    if was_torch:
-        torch = _torch()
-        return (torch.tensor(value, device=device, dtype=torch.float64),
-                torch.as_tensor(W, device=device), torch.as_tensor(rho, device=device))
-    return value, W, rho
-
-
-def optimal_backward_directed_information(
-    cov: Any, x_blocks: Any, m: int, base: float | None = None
-) -> tuple[Any, list[Any]]:
-    r"""Eq. 41 for linear m-dimensional encoders: each :math:`S_t` solves Eq. 40 given the earlier ones.
-
-    .. math::
-
-        I^*(X_{n:1} \to S_{1:n}) = \sum_{t=1}^{n}
-        \max_{S_t = W_t X_{1:t}} I(X_{t+1:n}; S_t \mid S_{1:t-1}),
-
-    each maximum from :func:`gaussian_linear_encoder_optimum` with the encoders
-    already chosen as side information (the sequential reading of Eq. 41).
-
-    Parameters
-    ----------
-    cov : array-like, shape (D, D)
-        Covariance of :math:`X_{1:n}` (e.g. :func:`var_covariance`).
-    x_blocks : sequence of (int or sequence of int), length n
-        Indices of :math:`X_t`.
-    m : int
-        Dimension of each :math:`S_t`.
-    base : float, optional
-
-    Returns
-    -------
-    (terms, encoders)
-        ``terms`` shape (n,), the n maxima (the last is 0); ``encoders[t-1]`` of
-        shape (m, D): :math:`S_t = ` ``encoders[t-1] @ X`` (zero outside
-        :math:`X_{1:t}`).
-    """
-    C = _check_cov(cov.detach().cpu().numpy() if B.is_torch(cov) else cov)
-    D = C.shape[0]
-    x = _blocks(x_blocks, D, "x_blocks")
-    n = len(x)
-    terms, encoders = [], []
-    given = np.zeros((0, D))
-    for t in range(1, n + 1):
-        past = _flat(x[:t])
-        if t == n:
-            terms.append(0.0)
-            encoders.append(np.zeros((int(m), D)))
-            continue
-        value, W, _ = gaussian_linear_encoder_optimum(C, past, _flat(x[t:]), m, given=given)
-        E = np.zeros((int(m), D))
-        E[:, list(past)] = W
-        terms.append(float(value))
-        encoders.append(E)
-        nonzero = np.abs(E).sum(axis=1) > 0
-        given = np.vstack([given, E[nonzero]])
-    return _scale(np.array(terms), base), encoders
 
 
 # --- MINE: Donsker–Varadhan with the moving-average gradient correction ---------------------------
@@ -987,11 +422,13 @@ class MineObjective:
     """
 
     def __init__(self, ema_rate: float = 0.01) -> None:
-        if isinstance(ema_rate, bool) or not isinstance(ema_rate, numbers.Real):
+        # Checked as `object`: to the checker a float is no numbers.Real, so the rest would be unreachable.
+        rate: object = ema_rate
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
             raise TypeError(f"`ema_rate` must be a real number, got {ema_rate!r}")
-        if not 0.0 < float(ema_rate) <= 1.0:
+        if not 0.0 < float(rate) <= 1.0:
             raise ValueError(f"`ema_rate` must lie in (0, 1], got {ema_rate}")
-        self.ema_rate = float(ema_rate)
+        self.ema_rate = float(rate)
         self.log_ema: float | None = None
         self.last_dv: float | None = None
 
@@ -1015,7 +452,6 @@ class MineObjective:
         0-d torch.Tensor
             The loss to minimise.
         """
-        torch = _torch()
         if not (isinstance(joint_scores, torch.Tensor) and isinstance(marginal_scores, torch.Tensor)):
             raise TypeError("`joint_scores` and `marginal_scores` must be torch tensors")
         j, m, _ = _check_joint_marginal(joint_scores, marginal_scores)
@@ -1053,7 +489,7 @@ def train_mine(
     lr: float = 1e-3,
     ema_rate: float | None = 0.01,
     optimizer: Any = None,
-    generator: Any = None,
+    seed: Any = None,
     progress: bool = True,
 ) -> MineHistory:
     r"""Train a critic :math:`T(x, y)` by MINE (or by the plain DV gradient) and record the bound.
@@ -1079,8 +515,9 @@ def train_mine(
         Moving-average rate of :class:`MineObjective`; ``None`` trains on the
         plain DV bound.
     optimizer : torch.optim.Optimizer, optional
-    generator : torch.Generator, optional
-        Source of the permutations (for reproducibility).
+    seed : int, None or torch.Generator, optional
+        Source of the permutations (drawn on the CPU): an int >= 0 (reproducible), None (fresh
+        entropy) or a CPU ``torch.Generator`` (used as given and advanced).
     progress : bool, default True
         Show a tqdm progress bar.
 
@@ -1091,7 +528,6 @@ def train_mine(
         estimate; evaluate on held-out data with :func:`dv_bound` for the
         number to report) and ``history["loss"]``.
     """
-    torch = _torch()
     from tqdm.auto import tqdm
 
     if not isinstance(critic, torch.nn.Module):
@@ -1103,12 +539,13 @@ def train_mine(
         raise ValueError(f"`lr` must be a positive number, got {lr!r}")
     objective = None if ema_rate is None else MineObjective(ema_rate)
     opt = optimizer if optimizer is not None else torch.optim.Adam(critic.parameters(), lr=float(lr))
+    gen = B.torch_generator(seed, device="cpu")
     dvs, losses = [], []
     for _ in tqdm(range(steps), disable=not progress, desc="MINE" if objective else "DV"):
         x, y = sample_fn()
         if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)) or x.shape[0] != y.shape[0] or x.shape[0] < 2:
             raise ValueError("`sample_fn()` must return two tensors with the same first dimension B >= 2")
-        perm = torch.randperm(x.shape[0], generator=generator).to(y.device)
+        perm = torch.randperm(x.shape[0], generator=gen).to(y.device)
         joint, marg = critic(x, y), critic(x, y[perm])
         if objective is None:
             loss = -dv_bound(joint, marg)
@@ -1130,158 +567,143 @@ def train_mine(
 _ENCODERS = ("gru", "attention", "window")
 
 
-def _make_dine_classes():
-    torch = _torch()
-    nn = torch.nn
+class _CausalAttention(nn.Module):
+    """Pre-norm causal self-attention blocks with learned positions (a tiny Transformer decoder)."""
 
-    class _CausalAttention(nn.Module):
-        """Pre-norm causal self-attention blocks with learned positions (a tiny Transformer decoder)."""
+    def __init__(self, d_in: int, hidden: int, heads: int, layers: int, max_len: int) -> None:
+        super().__init__()
+        self.embed = nn.Linear(d_in, hidden)
+        self.pos = nn.Parameter(0.02 * torch.randn(max_len, hidden))
+        self.blocks = nn.ModuleList()
+        for _ in range(layers):
+            self.blocks.append(nn.ModuleDict({
+                "ln1": nn.LayerNorm(hidden), "attn": nn.MultiheadAttention(hidden, heads, batch_first=True),
+                "ln2": nn.LayerNorm(hidden),
+                "mlp": nn.Sequential(nn.Linear(hidden, 2 * hidden), nn.GELU(), nn.Linear(2 * hidden, hidden)),
+            }))
+        self.max_len = max_len
 
-        def __init__(self, d_in: int, hidden: int, heads: int, layers: int, max_len: int) -> None:
-            super().__init__()
-            self.embed = nn.Linear(d_in, hidden)
-            self.pos = nn.Parameter(0.02 * torch.randn(max_len, hidden))
-            self.blocks = nn.ModuleList()
-            for _ in range(layers):
-                self.blocks.append(nn.ModuleDict({
-                    "ln1": nn.LayerNorm(hidden), "attn": nn.MultiheadAttention(hidden, heads, batch_first=True),
-                    "ln2": nn.LayerNorm(hidden),
-                    "mlp": nn.Sequential(nn.Linear(hidden, 2 * hidden), nn.GELU(), nn.Linear(2 * hidden, hidden)),
-                }))
-            self.max_len = max_len
-
-        def forward(self, tokens: Any) -> Any:
-            T = tokens.shape[1]
-            if T > self.max_len:
-                raise ValueError(f"sequences of length {T} exceed `max_len` = {self.max_len}")
-            h = self.embed(tokens) + self.pos[:T]
-            mask = torch.triu(torch.ones(T, T, dtype=torch.bool, device=tokens.device), diagonal=1)
-            for blk in self.blocks:
-                z = blk["ln1"](h)
-                h = h + blk["attn"](z, z, z, attn_mask=mask, need_weights=False)[0]
-                h = h + blk["mlp"](blk["ln2"](h))
-            return h
-
-    class _CausalWindow(nn.Module):
-        """An MLP on the last ``window`` tokens (zero-padded): a causal convolution."""
-
-        def __init__(self, d_in: int, hidden: int, window: int) -> None:
-            super().__init__()
-            self.window = window
-            self.net = nn.Sequential(nn.Linear(d_in * window, hidden), nn.ELU(), nn.Linear(hidden, hidden))
-
-        def forward(self, tokens: Any) -> Any:
-            B, T, d = tokens.shape
-            padded = torch.cat([tokens.new_zeros(B, self.window - 1, d), tokens], dim=1)
-            win = padded.unfold(1, self.window, 1)            # (B, T, d, window)
-            return self.net(win.transpose(-1, -2).reshape(B, T, self.window * d))
-
-    class _GRU(nn.Module):
-        def __init__(self, d_in: int, hidden: int) -> None:
-            super().__init__()
-            self.rnn = nn.GRU(d_in, hidden, batch_first=True)
-
-        def forward(self, tokens: Any) -> Any:
-            return self.rnn(tokens)[0]
-
-    class _Branch(nn.Module):
-        """History encoder + critic head :math:`T(y_t, h_t)`."""
-
-        def __init__(self, d_tok: int, dim_y: int, encoder: str, hidden: int, heads: int, layers: int,
-                     max_len: int, window: int) -> None:
-            super().__init__()
-            if encoder == "gru":
-                self.encoder = _GRU(d_tok, hidden)
-            elif encoder == "attention":
-                self.encoder = _CausalAttention(d_tok, hidden, heads, layers, max_len)
-            else:
-                self.encoder = _CausalWindow(d_tok, hidden, window)
-            self.head = nn.Sequential(nn.Linear(dim_y + hidden, hidden), nn.ELU(),
-                                      nn.Linear(hidden, hidden), nn.ELU(), nn.Linear(hidden, 1))
-
-        def forward(self, tokens: Any, y: Any, y_marg: Any) -> tuple[Any, Any]:
-            h = self.encoder(tokens)
-            both = self.head(torch.cat([torch.cat([y, y_marg], 0), torch.cat([h, h], 0)], -1)).squeeze(-1)
-            return both[: y.shape[0]], both[y.shape[0]:]
-
-    class DineCritic(nn.Module):
-        r"""Two causal critics for the directed information rate (DINE-style, Tsur et al. 2023).
-
-        Branch ``xy`` scores :math:`T_{XY}(y_t, h^{XY}_t)` with :math:`h^{XY}_t`
-        a causal summary of :math:`(x_{1:t}, y_{1:t-1})`; branch ``y`` scores
-        :math:`T_{Y}(y_t, h^{Y}_t)` with :math:`h^{Y}_t` a summary of
-        :math:`y_{1:t-1}`. The token at time t is :math:`(x_t, y_{t-1})`
-        (resp. :math:`y_{t-1}`), with :math:`y_0 = 0`, so an encoder that is causal
-        over tokens never sees :math:`y_t`. See :func:`train_dine` for what is
-        estimated.
-
-        Parameters
-        ----------
-        dim_x, dim_y : int
-            Dimensions of :math:`x_t` and :math:`y_t`.
-        encoder : {"gru", "attention", "window"}, default "gru"
-            The history encoder: a recurrent network, causal self-attention (a
-            one- or few-layer Transformer decoder, the estimator of TREET, the
-            paper's [96]), or an MLP on the last ``window`` tokens.
-        hidden : int, default 32
-            Width of encoder and heads.
-        heads, layers : int, default 2 and 1
-            Attention heads and blocks (``encoder="attention"`` only).
-        max_len : int, default 256
-            Longest sequence (``encoder="attention"`` only: learned positions).
-        window : int, default 8
-            Window length (``encoder="window"`` only).
-
-        Notes
-        -----
-        ``forward(x, y, perm)`` with ``x`` (B, T, dim_x), ``y`` (B, T, dim_y)
-        returns ``(joint_xy, marg_xy, joint_y, marg_y)``, each (B, T): the
-        scores of the true :math:`y_t` and of :math:`y_{\pi(b), t}` (another
-        sequence's value at the same time, ``perm`` a permutation of the batch)
-        against the same history.
-        """
-
-        def __init__(self, dim_x: int, dim_y: int, encoder: str = "gru", hidden: int = 32, heads: int = 2,
-                     layers: int = 1, max_len: int = 256, window: int = 8) -> None:
-            for name, v in (("dim_x", dim_x), ("dim_y", dim_y), ("hidden", hidden), ("heads", heads),
-                            ("layers", layers), ("max_len", max_len), ("window", window)):
-                if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                    raise ValueError(f"`{name}` must be a positive int, got {v!r}")
-            if encoder not in _ENCODERS:
-                raise ValueError(f"`encoder` must be one of {_ENCODERS}, got {encoder!r}")
-            if encoder == "attention" and hidden % heads:
-                raise ValueError(f"`hidden` ({hidden}) must be divisible by `heads` ({heads})")
-            super().__init__()
-            self.dim_x, self.dim_y, self.encoder_kind = int(dim_x), int(dim_y), encoder
-            self.xy = _Branch(dim_x + dim_y, dim_y, encoder, hidden, heads, layers, max_len, window)
-            self.y = _Branch(dim_y, dim_y, encoder, hidden, heads, layers, max_len, window)
-
-        def forward(self, x: Any, y: Any, perm: Any) -> tuple[Any, Any, Any, Any]:
-            y_prev = torch.cat([torch.zeros_like(y[:, :1]), y[:, :-1]], dim=1)
-            y_marg = y[perm]
-            jxy, mxy = self.xy(torch.cat([x, y_prev], -1), y, y_marg)
-            jy, my = self.y(y_prev, y, y_marg)
-            return jxy, mxy, jy, my
-
-    for cls in (DineCritic,):
-        cls.__module__ = __name__
-    return DineCritic
+    def forward(self, tokens: Any) -> Any:
+        T = tokens.shape[1]
+        if T > self.max_len:
+            raise ValueError(f"sequences of length {T} exceed `max_len` = {self.max_len}")
+        h = self.embed(tokens) + self.pos[:T]
+        mask = torch.triu(torch.ones(T, T, dtype=torch.bool, device=tokens.device), diagonal=1)
+        for blk in self.blocks:
+            assert isinstance(blk, nn.ModuleDict)  # ModuleList yields plain Modules to the checker
+            z = blk["ln1"](h)
+            h = h + blk["attn"](z, z, z, attn_mask=mask, need_weights=False)[0]
+            h = h + blk["mlp"](blk["ln2"](h))
+        return h
 
 
-def __getattr__(name: str) -> Any:  # lazy: semlib imports torch only when asked
-    if name == "BilinearCritic":
-        cls = _make_bilinear()
-        globals()["BilinearCritic"] = cls
-        return cls
-    if name == "DineCritic":
-        cls = _make_dine_classes()
-        globals()["DineCritic"] = cls
-        return cls
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+class _CausalWindow(nn.Module):
+    """An MLP on the last ``window`` tokens (zero-padded): a causal convolution."""
+
+    def __init__(self, d_in: int, hidden: int, window: int) -> None:
+        super().__init__()
+        self.window = window
+        self.net = nn.Sequential(nn.Linear(d_in * window, hidden), nn.ELU(), nn.Linear(hidden, hidden))
+
+    def forward(self, tokens: Any) -> Any:
+        B, T, d = tokens.shape
+        padded = torch.cat([tokens.new_zeros(B, self.window - 1, d), tokens], dim=1)
+        win = padded.unfold(1, self.window, 1)            # (B, T, d, window)
+        return self.net(win.transpose(-1, -2).reshape(B, T, self.window * d))
+
+
+class _GRU(nn.Module):
+    def __init__(self, d_in: int, hidden: int) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(d_in, hidden, batch_first=True)
+
+    def forward(self, tokens: Any) -> Any:
+        return self.rnn(tokens)[0]
+
+
+class _Branch(nn.Module):
+    """History encoder + critic head :math:`T(y_t, h_t)`."""
+
+    def __init__(self, d_tok: int, dim_y: int, encoder: str, hidden: int, heads: int, layers: int,
+                 max_len: int, window: int) -> None:
+        super().__init__()
+        self.encoder: nn.Module
+        if encoder == "gru":
+            self.encoder = _GRU(d_tok, hidden)
+        elif encoder == "attention":
+            self.encoder = _CausalAttention(d_tok, hidden, heads, layers, max_len)
+        else:
+            self.encoder = _CausalWindow(d_tok, hidden, window)
+        self.head = nn.Sequential(nn.Linear(dim_y + hidden, hidden), nn.ELU(),
+                                  nn.Linear(hidden, hidden), nn.ELU(), nn.Linear(hidden, 1))
+
+    def forward(self, tokens: Any, y: Any, y_marg: Any) -> tuple[Any, Any]:
+        h = self.encoder(tokens)
+        both = self.head(torch.cat([torch.cat([y, y_marg], 0), torch.cat([h, h], 0)], -1)).squeeze(-1)
+        return both[: y.shape[0]], both[y.shape[0]:]
+
+
+class DineCritic(nn.Module):
+    r"""Two causal critics for the directed information rate (DINE-style, Tsur et al. 2023).
+
+    Branch ``xy`` scores :math:`T_{XY}(y_t, h^{XY}_t)` with :math:`h^{XY}_t`
+    a causal summary of :math:`(x_{1:t}, y_{1:t-1})`; branch ``y`` scores
+    :math:`T_{Y}(y_t, h^{Y}_t)` with :math:`h^{Y}_t` a summary of
+    :math:`y_{1:t-1}`. The token at time t is :math:`(x_t, y_{t-1})`
+    (resp. :math:`y_{t-1}`), with :math:`y_0 = 0`, so an encoder that is causal
+    over tokens never sees :math:`y_t`. See :func:`train_dine` for what is
+    estimated.
+
+    Parameters
+    ----------
+    dim_x, dim_y : int
+        Dimensions of :math:`x_t` and :math:`y_t`.
+    encoder : {"gru", "attention", "window"}, default "gru"
+        The history encoder: a recurrent network, causal self-attention (a
+        one- or few-layer Transformer decoder, the estimator of TREET, the
+        paper's [96]), or an MLP on the last ``window`` tokens.
+    hidden : int, default 32
+        Width of encoder and heads.
+    heads, layers : int, default 2 and 1
+        Attention heads and blocks (``encoder="attention"`` only).
+    max_len : int, default 256
+        Longest sequence (``encoder="attention"`` only: learned positions).
+    window : int, default 8
+        Window length (``encoder="window"`` only).
+
+    Notes
+    -----
+    ``forward(x, y, perm)`` with ``x`` (B, T, dim_x), ``y`` (B, T, dim_y)
+    returns ``(joint_xy, marg_xy, joint_y, marg_y)``, each (B, T): the
+    scores of the true :math:`y_t` and of :math:`y_{\pi(b), t}` (another
+    sequence's value at the same time, ``perm`` a permutation of the batch)
+    against the same history.
+    """
+
+    def __init__(self, dim_x: int, dim_y: int, encoder: str = "gru", hidden: int = 32, heads: int = 2,
+                 layers: int = 1, max_len: int = 256, window: int = 8) -> None:
+        for name, v in (("dim_x", dim_x), ("dim_y", dim_y), ("hidden", hidden), ("heads", heads),
+                        ("layers", layers), ("max_len", max_len), ("window", window)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"`{name}` must be a positive int, got {v!r}")
+        if encoder not in _ENCODERS:
+            raise ValueError(f"`encoder` must be one of {_ENCODERS}, got {encoder!r}")
+        if encoder == "attention" and hidden % heads:
+            raise ValueError(f"`hidden` ({hidden}) must be divisible by `heads` ({heads})")
+        super().__init__()
+        self.dim_x, self.dim_y, self.encoder_kind = int(dim_x), int(dim_y), encoder
+        self.xy = _Branch(dim_x + dim_y, dim_y, encoder, hidden, heads, layers, max_len, window)
+        self.y = _Branch(dim_y, dim_y, encoder, hidden, heads, layers, max_len, window)
+
+    def forward(self, x: Any, y: Any, perm: Any) -> tuple[Any, Any, Any, Any]:
+        y_prev = torch.cat([torch.zeros_like(y[:, :1]), y[:, :-1]], dim=1)
+        y_marg = y[perm]
+        jxy, mxy = self.xy(torch.cat([x, y_prev], -1), y, y_marg)
+        jy, my = self.y(y_prev, y, y_marg)
+        return jxy, mxy, jy, my
 
 
 def _check_sequences(x: Any, y: Any, critic: Any) -> None:
-    torch = _torch()
     if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)):
         raise TypeError("`x` and `y` must be torch tensors")
     if x.ndim != 3 or y.ndim != 3:
@@ -1298,7 +720,7 @@ def _check_sequences(x: Any, y: Any, critic: Any) -> None:
 
 
 def _check_burn_in(burn_in: Any, T: int) -> int:
-    if isinstance(burn_in, bool) or not isinstance(burn_in, numbers.Integral) or not 0 <= burn_in < T:
+    if isinstance(burn_in, bool) or not isinstance(burn_in, numbers.Integral) or not 0 <= int(burn_in) < T:
         raise ValueError(f"`burn_in` must be an int in [0, {T}), got {burn_in!r}")
     return int(burn_in)
 
@@ -1316,7 +738,7 @@ def train_dine(
     lr: float = 3e-3,
     ema_rate: float | None = 0.01,
     burn_in: int = 0,
-    generator: Any = None,
+    seed: Any = None,
     progress: bool = True,
 ) -> DineHistory:
     r"""Train a :class:`DineCritic` on sequences: a DINE-style estimator of the directed information rate.
@@ -1362,8 +784,9 @@ def train_dine(
         branch; ``None`` uses the plain DV gradient.
     burn_in : int, default 0
         Times ``1 .. burn_in`` are left out of the objective.
-    generator : torch.Generator, optional
-        Source of batches and permutations.
+    seed : int, None or torch.Generator, optional
+        Source of the batches and permutations (drawn on the CPU): an int >= 0 (reproducible), None (fresh
+        entropy) or a CPU ``torch.Generator`` (used as given and advanced).
     progress : bool, default True
 
     Returns
@@ -1372,7 +795,6 @@ def train_dine(
         Training-batch values of both DV bounds and their difference; for the
         number to report use :func:`dine_estimate` on held-out sequences.
     """
-    torch = _torch()
     from tqdm.auto import tqdm
 
     if not isinstance(critic, torch.nn.Module) or not hasattr(critic, "xy"):
@@ -1385,13 +807,14 @@ def train_dine(
         raise ValueError(f"`lr` must be a positive number, got {lr!r}")
     t0 = _check_burn_in(burn_in, x.shape[1])
     N = x.shape[0]
-    B = min(int(batch_size), N)
+    batch = min(int(batch_size), N)
+    gen = B.torch_generator(seed, device="cpu")
     opt = torch.optim.Adam(critic.parameters(), lr=float(lr))
     objectives = None if ema_rate is None else (MineObjective(ema_rate), MineObjective(ema_rate))
     rec: dict[str, list[float]] = {"dv_xy": [], "dv_y": [], "di": []}
     for _ in tqdm(range(steps), disable=not progress, desc="DINE"):
-        idx = torch.randperm(N, generator=generator)[:B].to(x.device)
-        perm = torch.randperm(B, generator=generator).to(x.device)
+        idx = torch.randperm(N, generator=gen)[:batch].to(x.device)
+        perm = torch.randperm(batch, generator=gen).to(x.device)
         jxy, mxy, jy, my = critic(x[idx], y[idx], perm)
         jxy, mxy, jy, my = (s[:, t0:] for s in (jxy, mxy, jy, my))
         if objectives is None:
@@ -1411,7 +834,7 @@ def train_dine(
 
 
 def dine_estimate(
-    critic: Any, x: Any, y: Any, burn_in: int = 0, n_shuffles: int = 8, generator: Any = None,
+    critic: Any, x: Any, y: Any, burn_in: int = 0, n_shuffles: int = 8, seed: Any = None,
     base: float | None = None,
 ) -> dict[str, float]:
     r"""Evaluate a trained :class:`DineCritic` on (held-out) sequences.
@@ -1428,7 +851,9 @@ def dine_estimate(
     x, y : torch.Tensor, shapes (N, T, d_x) and (N, T, d_y)
     burn_in : int, default 0
     n_shuffles : int, default 8
-    generator : torch.Generator, optional
+    seed : int, None or torch.Generator, optional
+        Source of the permutations (drawn on the CPU): an int >= 0 (reproducible), None (fresh
+        entropy) or a CPU ``torch.Generator`` (used as given and advanced).
     base : float, optional
         ``None`` for nats, ``2`` for bits.
 
@@ -1437,19 +862,19 @@ def dine_estimate(
     dict
         ``{"di": ..., "dv_xy": ..., "dv_y": ...}`` as floats.
     """
-    torch = _torch()
     if not isinstance(critic, torch.nn.Module) or not hasattr(critic, "xy"):
         raise TypeError(f"`critic` must be a DineCritic, got {type(critic).__name__}")
     _check_sequences(x, y, critic)
     t0 = _check_burn_in(burn_in, x.shape[1])
     _check_steps(n_shuffles, "n_shuffles")
+    gen = B.torch_generator(seed, device="cpu")
     joints: dict[str, Any] = {}
     margs: dict[str, list[Any]] = {"xy": [], "y": []}
     was_training = critic.training
     critic.eval()
     with torch.no_grad():
         for _ in range(int(n_shuffles)):
-            perm = torch.randperm(x.shape[0], generator=generator).to(x.device)
+            perm = torch.randperm(x.shape[0], generator=gen).to(x.device)
             jxy, mxy, jy, my = critic(x, y, perm)
             joints["xy"], joints["y"] = jxy[:, t0:], jy[:, t0:]
             margs["xy"].append(mxy[:, t0:])
@@ -1459,79 +884,3 @@ def dine_estimate(
     dv_y = float(dv_bound(joints["y"], torch.stack(margs["y"])))
     out = {"di": dv_xy - dv_y, "dv_xy": dv_xy, "dv_y": dv_y}
     return {k: float(_scale(v, base)) for k, v in out.items()}
-
-
-def simulate_gaussian_sequences(cov: Any, n: int, dim_x: int, dim_y: int, generator: Any = None,
-                                dtype: Any = None) -> tuple[Any, Any]:
-    r"""Draw n sequences :math:`(X_t, Y_t)_{t\le T}` exactly from a zero-mean Gaussian with covariance ``cov``.
-
-    ``cov`` is time-major over the stacked vector :math:`Z_t = (X_t, Y_t)` of
-    dimension ``dim_x + dim_y`` (as :func:`var_covariance` returns it), so the
-    sequences start in stationarity when ``cov`` is that of a stationary VAR.
-
-    Parameters
-    ----------
-    cov : array-like, shape (T (d_x + d_y), T (d_x + d_y))
-    n : int
-        Number of sequences.
-    dim_x, dim_y : int
-    generator : torch.Generator, optional
-    dtype : torch.dtype, optional
-        Default ``torch.float32``.
-
-    Returns
-    -------
-    (x, y) : torch.Tensor, shapes (n, T, dim_x) and (n, T, dim_y)
-    """
-    torch = _torch()
-    C = _check_cov(cov.detach().cpu().numpy() if B.is_torch(cov) else cov)
-    for name, v in (("n", n), ("dim_x", dim_x), ("dim_y", dim_y)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"`{name}` must be a positive int, got {v!r}")
-    d = int(dim_x) + int(dim_y)
-    if C.shape[0] % d:
-        raise ValueError(f"`cov` has {C.shape[0]} rows, not a multiple of dim_x + dim_y = {d}")
-    try:
-        L = torch.as_tensor(np.linalg.cholesky(C), dtype=torch.float64)
-    except np.linalg.LinAlgError:
-        raise ValueError("`cov` is not positive definite") from None
-    z = torch.randn(int(n), C.shape[0], generator=generator, dtype=torch.float64) @ L.T
-    z = z.reshape(int(n), C.shape[0] // d, d).to(dtype or torch.float32)
-    return z[..., : int(dim_x)].contiguous(), z[..., int(dim_x):].contiguous()
-
-
-def gaussian_directed_information_rate_terms(cov: Any, dim_x: int, dim_y: int) -> np.ndarray:
-    r"""The summands :math:`I(X_{1:t}; Y_t \mid Y_{1:t-1})`, t = 1..T, for a time-major covariance of :math:`(X_t, Y_t)`.
-
-    Their sum is :func:`gaussian_directed_information`; their mean over
-    ``burn_in + 1 .. T`` is the target of :func:`train_dine`.
-
-    Parameters
-    ----------
-    cov : array-like, shape (T (d_x + d_y), T (d_x + d_y))
-    dim_x, dim_y : int
-
-    Returns
-    -------
-    numpy.ndarray, shape (T,)
-
-    Examples
-    --------
-    No link from X to Y: every summand is 0.
-
-    >>> C = var_covariance([[[0.5, 0.0], [0.0, 0.7]]], np.eye(2), 4)
-    >>> bool(np.allclose(gaussian_directed_information_rate_terms(C, 1, 1), 0.0))
-    True
-    """
-    C = _check_cov(cov.detach().cpu().numpy() if B.is_torch(cov) else cov)
-    for name, v in (("dim_x", dim_x), ("dim_y", dim_y)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"`{name}` must be a positive int, got {v!r}")
-    d = int(dim_x) + int(dim_y)
-    if C.shape[0] % d:
-        raise ValueError(f"`cov` has {C.shape[0]} rows, not a multiple of dim_x + dim_y = {d}")
-    T = C.shape[0] // d
-    xb = [list(range(t * d, t * d + int(dim_x))) for t in range(T)]
-    yb = [list(range(t * d + int(dim_x), (t + 1) * d)) for t in range(T)]
-    return np.array([float(gaussian_mutual_information(C, _flat(xb[:t]), yb[t - 1], _flat(yb[: t - 1])))
-                     for t in range(1, T + 1)])

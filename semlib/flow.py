@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import torch
@@ -32,6 +33,7 @@ import torch
 from . import _backend as _bk
 from .models import TokenSource
 from .rate_distortion import CapacityResult, ConvergenceWarning, channel_capacity
+from .results import SolverResult
 
 __all__ = [
     "flow_increments",
@@ -170,7 +172,8 @@ def mc_mean(x: torch.Tensor, dim: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     return x.mean(dim), x.std(dim) / math.sqrt(n)
 
 
-class RewardCapacityResult(NamedTuple):
+@dataclass(frozen=True)
+class RewardCapacityResult(SolverResult):
     r"""Semantic information capacity under a reward constraint (Definition 9 with :math:`\mathbb E\,w \ge W`).
 
     Attributes
@@ -181,18 +184,21 @@ class RewardCapacityResult(NamedTuple):
         The prompt distribution found.
     mean_reward : torch.Tensor
         :math:`\sum_s P(s)\,\bar w(s)` at ``input_pmf``.
-    multiplier : torch.Tensor
+    lam : torch.Tensor
         The Lagrange multiplier :math:`\lambda \ge 0` (``inf`` when only the best prompts are feasible).
     gap : torch.Tensor
         Duality gap certificate: the constrained capacity lies in ``[capacity, capacity + gap]``
         (up to ``mean_reward - W``, which the bisection drives below its tolerance).
+    n_iter : int
+        Blahut iterations run in all (over every multiplier the bisection tried).
+    converged : bool or torch.Tensor of bool
+        Whether Blahut's iteration reached ``tol`` for the returned multiplier(s).
     """
 
     capacity: torch.Tensor
     input_pmf: torch.Tensor
     mean_reward: torch.Tensor
-    multiplier: torch.Tensor
-    gap: torch.Tensor
+    lam: torch.Tensor
 
 
 def _check_tol_iter(tol: Any, max_iter: Any) -> tuple[float, int]:
@@ -222,28 +228,29 @@ def _check_channel_reward(channel: Any, reward: Any) -> tuple[torch.Tensor, torc
 
 
 def _tilted_capacity(W: torch.Tensor, wbar: torch.Tensor, lam: torch.Tensor, r0: torch.Tensor | None,
-                     tol: float, max_iter: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                     tol: float, max_iter: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int, bool]:
     r"""Blahut's iteration for :math:`\max_r I(r) + \lambda\, r\cdot\bar w`, batched over ``lam`` (B,).
 
     Returns ``r`` (B, m), the lower bound :math:`I(r) + \lambda r\cdot\bar w` and the upper bound
-    :math:`\max_s [D(W_s\|q_r) + \lambda \bar w_s]` (both (B,)).
+    :math:`\max_s [D(W_s\|q_r) + \lambda \bar w_s]` (both (B,)), the iterations run and whether
+    the gap fell below ``tol``.
     """
     neg_h = torch.where(W > 0, W * W.clamp_min(1e-300).log(), 0.0).sum(1)          # (m,)
     B, m = lam.shape[0], W.shape[0]
     logr = torch.full((B, m), -math.log(m), dtype=W.dtype, device=W.device) if r0 is None else r0.clamp_min(1e-300).log()
-    for _ in range(max_iter):
+    for n_iter in range(1, max_iter + 1):
         r = logr.exp()
         q = r @ W                                                                    # (B, K)
         d = neg_h - q.clamp_min(1e-300).log() @ W.T                                  # (B, m): D(W_s || q)
         score = d + lam[:, None] * wbar
         lower, upper = (r * score).sum(1), score.max(1).values
         if float((upper - lower).max()) < tol:
-            break
+            return r, lower, upper, n_iter, True
         logr = torch.log_softmax(logr + score, dim=1)
-    else:
-        warnings.warn(f"Blahut's iteration stopped at max_iter = {max_iter} with gap "
-                      f"{float((upper - lower).max()):.1e}", ConvergenceWarning, stacklevel=3)
-    return r, lower, upper
+    # the last bounds belong to the r of the last iteration, not to the step after it
+    warnings.warn(f"Blahut's iteration stopped at max_iter = {max_iter} with gap "
+                  f"{float((upper - lower).max()):.1e}", ConvergenceWarning, stacklevel=3)
+    return r, lower, upper, max_iter, False
 
 
 def reward_capacity_curve(source: Any, reward: torch.Tensor, lambdas: Any, *, tol: float = 1e-10,
@@ -275,9 +282,10 @@ def reward_capacity_curve(source: Any, reward: torch.Tensor, lambdas: Any, *, to
     lam = torch.as_tensor(lambdas, dtype=W.dtype, device=W.device).reshape(-1)
     if not torch.isfinite(lam).all() or (lam < 0).any():
         raise ValueError("`lambdas` must be finite and non-negative")
-    r, lower, upper = _tilted_capacity(W, wbar, lam, None, tol, max_iter)
+    r, lower, upper, n_iter, converged = _tilted_capacity(W, wbar, lam, None, tol, max_iter)
     mean = r @ wbar
-    return RewardCapacityResult(lower - lam * mean, r, mean, lam, upper - lower)
+    return RewardCapacityResult(capacity=lower - lam * mean, input_pmf=r, mean_reward=mean, lam=lam,
+                                gap=upper - lower, n_iter=n_iter, converged=converged)
 
 
 def semantic_information_capacity(
@@ -351,41 +359,49 @@ def semantic_information_capacity(
     if target > top + 1e-12:
         raise ValueError(f"`min_reward` = {target} is infeasible: the largest mean reward of a prompt is {top:.6g}")
 
-    def solve(lam: float, r0: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        lt = torch.tensor([lam], dtype=W.dtype, device=W.device)
-        return _tilted_capacity(W, wbar, lt, r0, tol, max_iter)
+    total = [0]  # Blahut iterations over every multiplier tried
 
-    def result(r: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, lam: float) -> RewardCapacityResult:
+    def solve(lam: float, r0: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, bool]:
+        lt = torch.tensor([lam], dtype=W.dtype, device=W.device)
+        r, lower, upper, n_iter, converged = _tilted_capacity(W, wbar, lt, r0, tol, max_iter)
+        total[0] += n_iter
+        return r, lower, upper, converged
+
+    def result(r: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, lam: float,
+               converged: bool) -> RewardCapacityResult:
         mean = r[0] @ wbar
         info = lower[0] - lam * mean
         # weak duality: C(target) <= max_s [D_s + lam wbar_s] - lam * target
         gap = upper[0] - lam * target - info
-        return RewardCapacityResult(info / scale, r[0], mean, torch.tensor(lam, dtype=W.dtype), gap.clamp_min(0) / scale)
+        return RewardCapacityResult(capacity=info / scale, input_pmf=r[0], mean_reward=mean,
+                                    lam=torch.tensor(lam, dtype=W.dtype), gap=gap.clamp_min(0) / scale,
+                                    n_iter=total[0], converged=converged)
 
-    r, lo, up = solve(0.0, None)
+    r, lo, up, ok = solve(0.0, None)
     if float(r[0] @ wbar) >= target - 1e-12:
-        return result(r, lo, up, 0.0)
+        return result(r, lo, up, 0.0, ok)
     best = wbar >= top - 1e-12
     if target >= top - 1e-12:                      # only the best prompts: lambda = +inf
         sub = channel_capacity(W[best], tol=tol, max_iter=max_iter, accelerate=accelerate)
         p = torch.zeros_like(wbar)
         p[best] = sub.input_pmf
-        return RewardCapacityResult(sub.capacity / scale, p, p @ wbar,
-                                    torch.tensor(math.inf, dtype=W.dtype), sub.gap / scale)
+        return RewardCapacityResult(capacity=sub.capacity / scale, input_pmf=p, mean_reward=p @ wbar,
+                                    lam=torch.tensor(math.inf, dtype=W.dtype), gap=sub.gap / scale,
+                                    n_iter=total[0] + int(sub.n_iter), converged=bool(sub.converged))
     lam_lo, lam_hi = 0.0, 1.0
-    r_hi, lo_hi, up_hi = solve(lam_hi, r)
+    r_hi, lo_hi, up_hi, ok_hi = solve(lam_hi, r)
     while float(r_hi[0] @ wbar) < target:
         lam_lo, lam_hi = lam_hi, 2 * lam_hi
         if lam_hi > 1e8:
             raise RuntimeError("bisection for the multiplier did not bracket the constraint")
-        r_hi, lo_hi, up_hi = solve(lam_hi, r_hi)
+        r_hi, lo_hi, up_hi, ok_hi = solve(lam_hi, r_hi)
     for _ in range(60):
         mid = 0.5 * (lam_lo + lam_hi)
-        r_mid, lo_mid, up_mid = solve(mid, r_hi)
+        r_mid, lo_mid, up_mid, ok_mid = solve(mid, r_hi)
         if float(r_mid[0] @ wbar) >= target:
-            lam_hi, r_hi, lo_hi, up_hi = mid, r_mid, lo_mid, up_mid
+            lam_hi, r_hi, lo_hi, up_hi, ok_hi = mid, r_mid, lo_mid, up_mid, ok_mid
         else:
             lam_lo = mid
         if lam_hi - lam_lo < 1e-10 * max(1.0, lam_hi):
             break
-    return result(r_hi, lo_hi, up_hi, lam_hi)
+    return result(r_hi, lo_hi, up_hi, lam_hi, ok_hi)

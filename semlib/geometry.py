@@ -62,6 +62,7 @@ import numpy as np
 import torch
 
 from ._backend import as_real_tensor
+from .results import SolverResult
 
 __all__ = [
     "GWConvergenceWarning",
@@ -245,11 +246,15 @@ def nearest_neighbors(
     cand = torch.arange(V.shape[0], device=V.device) if candidates is None else _index(
         candidates, V.shape[0], "candidates").to(V.device)
     k = _count(k, "k")
-    if k > cand.numel() - (1 if exclude_self else 0):
-        raise ValueError(f"`k` = {k} exceeds the number of candidates")
+    # the query row is left out only where it is a candidate: count what remains, per query
+    own = cand[None, :] == q[:, None] if exclude_self else torch.zeros((q.numel(), cand.numel()), dtype=torch.bool,
+                                                                         device=V.device)
+    n_valid = int((~own).sum(1).min()) if q.numel() else cand.numel()
+    if k > n_valid:
+        raise ValueError(f"`k` = {k} exceeds the {n_valid} candidates left for a query")
     S = V[q] @ V[cand].T
     if exclude_self:
-        S = S.masked_fill(cand[None, :] == q[:, None], -math.inf)
+        S = S.masked_fill(own, -math.inf)
     scores, pos = S.topk(k, dim=1)
     return _out(cand[pos], was_numpy), _out(scores, was_numpy)
 
@@ -332,8 +337,11 @@ def analogy(
         raise ValueError(f"`a`, `b`, `c` must have the same length, got {ia.numel()}, {ib.numel()}, {ic.numel()}")
     cand = torch.arange(N, device=V.device) if candidates is None else _index(candidates, N, "candidates").to(V.device)
     k = _count(k, "k")
-    if k > cand.numel() - 3:
-        raise ValueError(f"`k` = {k} is too large for {cand.numel()} candidates")
+    # a, b and c are left out only where they are candidates: count what remains, per query
+    query = (cand[None, :] == ia[:, None]) | (cand[None, :] == ib[:, None]) | (cand[None, :] == ic[:, None])
+    n_valid = int((~query).sum(1).min()) if ia.numel() else cand.numel()
+    if k > n_valid:
+        raise ValueError(f"`k` = {k} is too large: {n_valid} candidates remain once a, b, c are left out")
     W = V[cand]
     if method == "3cosadd":
         target = to_sphere(V[ib] - V[ia] + V[ic])
@@ -342,7 +350,6 @@ def analogy(
         eps = _positive(eps, "eps")
         ca, cb, cc = ((1 + V[i] @ W.T) / 2 for i in (ia, ib, ic))
         S = cb * cc / (ca + eps)
-    query = (cand[None, :] == ia[:, None]) | (cand[None, :] == ib[:, None]) | (cand[None, :] == ic[:, None])
     S = S.masked_fill(query, -math.inf)
     scores, pos = S.topk(k, dim=1)
     return AnalogyResult(ids=_out(cand[pos], was_numpy), scores=_out(scores, was_numpy), method=method)
@@ -354,7 +361,7 @@ def analogy(
 
 
 @dataclass(frozen=True)
-class GWResult:
+class GWResult(SolverResult):
     r"""Result of a Gromov–Wasserstein solve with cosine costs.
 
     Attributes
@@ -370,27 +377,29 @@ class GWResult:
         The transport plan :math:`T \in \Pi(p, q)`.
     matching : numpy.ndarray or torch.Tensor, shape (n,)
         ``coupling.argmax(1)``: for each point of the first space, its partner in the second.
-    n_iter : int
-        Outer iterations (Frank–Wolfe steps, or mirror-descent steps).
-    converged : bool
-        Whether the stopping rule was met before ``max_iter``.
-    gap : float
-        Exact solver: the Frank–Wolfe gap :math:`\langle \nabla E(T), T - T_{\rm lin}\rangle \ge 0`
-        at the last iterate (0 at a stationary point). Entropic solver: the last change
-        :math:`\|T_{k+1} - T_k\|_F`.
     history : list of float
         :math:`E(T_k)` after each outer iteration.
     solver : str
         ``"frank-wolfe"`` or ``"entropic"``, with the linear solver used in brackets.
+    gap : float
+        A stationarity certificate of the returned coupling, in the units of :math:`E`, zero
+        exactly at a stationary point. Exact solver: the Frank–Wolfe gap
+        :math:`\langle \nabla E(T), T - T_{\rm lin}\rangle \ge 0`. Entropic solver: the same gap
+        for the regularised objective, :math:`F_\varepsilon(T) - F_\varepsilon(T^+)` with
+        :math:`F_\varepsilon(S) = \langle \nabla E(T), S\rangle + \varepsilon\sum S\log S`
+        and :math:`T^+` its minimiser over :math:`\Pi(p, q)` (one more Sinkhorn projection).
+        GW is non-convex: ``gap`` certifies a stationary (locally optimal) coupling, not the
+        global optimum (see :class:`~semlib.results.SolverResult`).
+    n_iter : int
+        Outer iterations (Frank–Wolfe steps, or mirror-descent steps).
+    converged : bool
+        Whether the stopping rule was met before ``max_iter``.
     """
 
     distance2: float
     distance: float
     coupling: Any
     matching: Any
-    n_iter: int
-    converged: bool
-    gap: float
     history: list
     solver: str
 
@@ -795,7 +804,7 @@ def entropic_gromov_wasserstein(
     GWResult
         ``distance2`` is :math:`E(T)` of the entropic coupling (no entropy term). ``converged``
         is True only if both tests were met: the outer step and the last projection's marginals;
-        ``gap`` is the last :math:`\|T_{k+1} - T_k\|_F`.
+        ``gap`` is the stationarity certificate of the regularised objective (see :class:`GWResult`).
 
     Warns
     -----
@@ -852,10 +861,21 @@ def entropic_gromov_wasserstein(
         warnings.warn(f"entropic_gromov_wasserstein stopped after max_iter = {max_iter} iterations "
                       f"(last change {err:.2e}, tol = {tol:g}; last projection "
                       f"{'converged' if sk_converged else 'unfinished'})", GWConvergenceWarning, stacklevel=2)
+    # The certificate of the returned plan: one more (warm-started) projection from it gives the
+    # minimiser T+ of the linearised regularised objective F; F(T) - F(T+) >= 0, zero iff T is a
+    # fixed point of the mirror step, i.e. stationary for E + eps * sum T log T.
+    grad = f.gradient(T)
+    T_plus = _sinkhorn_log(grad, pt, qt, epsilon, fpot, gpot, sinkhorn_max_iter, sinkhorn_tol)[0]
+    gap = max(_regularised_linear(grad, T, epsilon) - _regularised_linear(grad, T_plus, epsilon), 0.0)
     # E(T) with the coupling's own marginals, so that the value is the true (non-negative) quadratic
     # form of the returned plan even when the last projection is inexact
     value = _CosineGW(X, Y, T.sum(1), T.sum(0)).value(T)
     history.append(value)
     return GWResult(distance2=value, distance=math.sqrt(max(value, 0.0)), coupling=_out(T, was_numpy),
-                    matching=_out(T.argmax(1), was_numpy), n_iter=it, converged=converged, gap=err,
+                    matching=_out(T.argmax(1), was_numpy), n_iter=it, converged=converged, gap=gap,
                     history=history, solver="entropic (log-domain Sinkhorn)")
+
+
+def _regularised_linear(grad: torch.Tensor, T: torch.Tensor, epsilon: float) -> float:
+    """<grad, T> + epsilon * sum T log T (0 log 0 = 0)."""
+    return float((grad * T).sum() + epsilon * torch.xlogy(T, T).sum())

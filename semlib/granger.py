@@ -193,7 +193,7 @@ def _variables(v: Variables, d: int, name: str, allow_empty: bool = False) -> tu
         items = tuple(v)  # type: ignore[arg-type]
     except TypeError:
         raise TypeError(f"`{name}` must be an int or a sequence of ints, got {type(v).__name__}") from None
-    out = []
+    out: list[int] = []
     for i in items:
         if isinstance(i, bool) or not isinstance(i, numbers.Integral):
             raise TypeError(f"`{name}` must contain ints (variable indices), got {i!r}")
@@ -593,7 +593,7 @@ def simulate_var(
     n: int,
     *,
     burn_in: int | None = None,
-    rng: np.random.Generator | int | None = None,
+    seed: np.random.Generator | int | None = None,
 ) -> np.ndarray:
     r"""Sample path :math:`x_1, \dots, x_n` of a stationary Gaussian VAR(p).
 
@@ -616,8 +616,9 @@ def simulate_var(
         start from zeros and discard the first b steps (the classical recipe;
         the start-up transient decays like :math:`\rho^b`, ρ the spectral
         radius of :func:`companion_matrix`).
-    rng : numpy.random.Generator or int, optional
-        Generator or seed (``numpy.random.default_rng(rng)``).
+    seed : int, None or numpy.random.Generator, default None
+        Random state (see CONTRIBUTING.md, glossary): an int >= 0 for a reproducible
+        path, ``None`` for fresh entropy, or a Generator, used as is and advanced.
 
     Returns
     -------
@@ -632,7 +633,7 @@ def simulate_var(
 
     Examples
     --------
-    >>> x = simulate_var([[[0.5, 0.0], [0.4, 0.6]]], np.eye(2), 1000, rng=0)
+    >>> x = simulate_var([[[0.5, 0.0], [0.4, 0.6]]], np.eye(2), 1000, seed=0)
     >>> x.shape, x.dtype
     ((1000, 2), dtype('float64'))
     >>> simulate_var([[[1.01]]], [[1.0]], 10)
@@ -643,7 +644,7 @@ def simulate_var(
     A, Sigma, F = _validate_var(A, Sigma)
     n = _check_int(n, "n", 1)
     b = 0 if burn_in is None else _check_int(burn_in, "burn_in", 0)
-    rng = np.random.default_rng(rng)
+    rng = B.numpy_rng(seed)
     p, d, _ = A.shape
     x = np.zeros((p + b + n, d))
     if burn_in is None:
@@ -677,12 +678,11 @@ class VARFit(NamedTuple):
     """``nobs`` minus the regressors per equation, d p (+ 1 with an intercept)."""
 
 
-def _check_samples(x: Any, p: int) -> tuple[np.ndarray, int]:
+def _check_samples(x: Any, lags: int) -> tuple[np.ndarray, int]:
     x = _as_array(x, "x")
     if x.ndim != 2:
         raise ValueError(f"`x` must have shape (n, d) (rows are times; use x[:, None] for one variable), got {x.shape}")
-    p = _check_int(p, "p", 1)
-    return x, p
+    return x, _check_int(lags, "lags", 1)
 
 
 def _lagged(x: np.ndarray, cols: Sequence[int], p: int) -> np.ndarray:
@@ -706,11 +706,11 @@ def _design(x: np.ndarray, cols: Sequence[int], p: int, intercept: bool) -> np.n
 def _check_enough(n: int, p: int, k: int) -> int:
     df = n - p - k
     if df < 1:
-        raise ValueError(f"too few samples: n = {n} with p = {p} leaves {n - p} equations for {k} regressors each")
+        raise ValueError(f"too few samples: n = {n} with lags = {p} leaves {n - p} equations for {k} regressors each")
     return df
 
 
-def fit_var(x: Any, p: int, *, intercept: bool = True) -> VARFit:
+def fit_var(x: Any, lags: int, *, intercept: bool = True) -> VARFit:
     r"""Ordinary least-squares fit of a VAR(p) to one sample path.
 
     For t = p, ..., n-1 (0-based rows of ``x``) each equation regresses
@@ -733,8 +733,8 @@ def fit_var(x: Any, p: int, *, intercept: bool = True) -> VARFit:
     ----------
     x : array-like, shape (n, d)
         Sample path, rows are times.
-    p : int
-        Order (>= 1).
+    lags : int
+        Order p of the VAR (>= 1).
     intercept : bool, default True
         Fit a constant term. Keep it unless the series is known to have mean 0.
 
@@ -752,12 +752,12 @@ def fit_var(x: Any, p: int, *, intercept: bool = True) -> VARFit:
     Examples
     --------
     >>> A = [[[0.5, 0.0], [0.4, 0.6]]]
-    >>> fit = fit_var(simulate_var(A, np.eye(2), 20_000, rng=1), 1)
+    >>> fit = fit_var(simulate_var(A, np.eye(2), 20_000, seed=1), 1)
     >>> np.round(fit.A[0], 1)
     array([[0.5, 0. ],
            [0.4, 0.6]])
     """
-    x, p = _check_samples(x, p)
+    x, p = _check_samples(x, lags)
     n, d = x.shape
     intercept = bool(intercept)
     Z = _design(x, range(d), p, intercept)
@@ -790,7 +790,7 @@ def granger_causality_from_samples(
     x: Any,
     source: Variables,
     target: Variables,
-    p: int,
+    lags: int,
     *,
     given: Variables | None = None,
     intercept: bool = True,
@@ -818,8 +818,8 @@ def granger_causality_from_samples(
         Sample path, rows are times.
     source, target : int or sequence of int
         Columns of X and Y.
-    p : int
-        Number of lags in both regressions.
+    lags : int
+        Number of lags p in both regressions.
     given : int or sequence of int, optional
         Columns of Z; ``None`` means every other column.
     intercept : bool, default True
@@ -839,13 +839,13 @@ def granger_causality_from_samples(
     Examples
     --------
     >>> A = np.array([[[0.5, 0.0], [0.4, 0.6]]])
-    >>> x = simulate_var(A, np.eye(2), 20_000, rng=0)
-    >>> gc_hat = granger_causality_from_samples(x, 0, 1, p=2)
+    >>> x = simulate_var(A, np.eye(2), 20_000, seed=0)
+    >>> gc_hat = granger_causality_from_samples(x, 0, 1, lags=2)
     >>> gc_2 = granger_causality(A, np.eye(2), 0, 1, lags=2)      # what it estimates
     >>> round(float(gc_2), 4), bool(abs(gc_hat - gc_2) < 0.025)  # 4 standard errors
     (0.1841, True)
     """
-    x, p = _check_samples(x, p)
+    x, p = _check_samples(x, lags)
     s, t, g = _roles(source, target, given, x.shape[1])
     rss_f, rss_r, _, _ = _gc_regressions(x, s, t, g, p, bool(intercept))
     gc = _logdet(rss_r, "the restricted residual covariance") - _logdet(rss_f, "the full residual covariance")
@@ -856,7 +856,7 @@ def transfer_entropy_from_samples(
     x: Any,
     source: Variables,
     target: Variables,
-    p: int,
+    lags: int,
     *,
     given: Variables | None = None,
     base: float | None = None,
@@ -884,8 +884,8 @@ def transfer_entropy_from_samples(
         Sample path, rows are times.
     source, target : int or sequence of int
         Columns of X and Y.
-    p : int
-        History length.
+    lags : int
+        History length p.
     given : int or sequence of int, optional
         Columns of Z; ``None`` means every other column.
     base : float, optional
@@ -897,12 +897,12 @@ def transfer_entropy_from_samples(
 
     Examples
     --------
-    >>> x = simulate_var([[[0.5, 0.0], [0.4, 0.6]]], np.eye(2), 20_000, rng=0)
-    >>> te = transfer_entropy_from_samples(x, 0, 1, p=2)
-    >>> bool(abs(2 * te - granger_causality_from_samples(x, 0, 1, p=2)) < 1e-12)
+    >>> x = simulate_var([[[0.5, 0.0], [0.4, 0.6]]], np.eye(2), 20_000, seed=0)
+    >>> te = transfer_entropy_from_samples(x, 0, 1, lags=2)
+    >>> bool(abs(2 * te - granger_causality_from_samples(x, 0, 1, lags=2)) < 1e-12)
     True
     """
-    x, p = _check_samples(x, p)
+    x, p = _check_samples(x, lags)
     n, d = x.shape
     s, t, g = _roles(source, target, given, d)
     _check_enough(n, p, 1 + p * len(t + g + s))
@@ -940,7 +940,7 @@ def granger_f_test(
     x: Any,
     source: Variables,
     target: Variables,
-    p: int,
+    lags: int,
     *,
     given: Variables | None = None,
     intercept: bool = True,
@@ -978,8 +978,8 @@ def granger_f_test(
         Sample path, rows are times.
     source, target : int or sequence of int
         Columns of X and Y.
-    p : int
-        Number of lags.
+    lags : int
+        Number of lags p.
     given : int or sequence of int, optional
         Columns of Z; ``None`` means every other column.
     intercept : bool, default True
@@ -991,13 +991,13 @@ def granger_f_test(
 
     Examples
     --------
-    >>> x = simulate_var([[[0.5, 0.0], [0.4, 0.6]]], np.eye(2), 2_000, rng=0)
-    >>> bool(granger_f_test(x, 0, 1, p=2).p_value < 1e-10)    # x causes y
+    >>> x = simulate_var([[[0.5, 0.0], [0.4, 0.6]]], np.eye(2), 2_000, seed=0)
+    >>> bool(granger_f_test(x, 0, 1, lags=2).p_value < 1e-10)    # x causes y
     True
-    >>> bool(granger_f_test(x, 1, 0, p=2).p_value > 0.01)     # y does not cause x
+    >>> bool(granger_f_test(x, 1, 0, lags=2).p_value > 0.01)     # y does not cause x
     True
     """
-    x, p = _check_samples(x, p)
+    x, p = _check_samples(x, lags)
     s, t, g = _roles(source, target, given, x.shape[1])
     rss_f, rss_r, T, df_full = _gc_regressions(x, s, t, g, p, bool(intercept))
     m = len(t)

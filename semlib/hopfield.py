@@ -22,10 +22,10 @@ models make the definition concrete.
   one step of attention, storing a number of patterns exponential in the
   dimension.
 
-Tensors: torch in, torch out (float64 by default); randomness through a seed or
-a ``torch.Generator``. ``seed`` defaults to 0 (reproducible); ``seed=None``
-draws fresh entropy (a different result on every call), as in
-``numpy.random.default_rng``; a ``generator``, when given, overrides ``seed``. Book: chapter *Memory capacity* (§V-E of the paper).
+Tensors: torch in, torch out (float64 by default); randomness through ``seed``
+(see CONTRIBUTING.md, glossary): an int (reproducible; the default is 0), ``None``
+(fresh entropy, a different result on every call, as in ``numpy.random.default_rng``)
+or a ``torch.Generator``, used as is and advanced. Book: chapter *Memory capacity* (§V-E of the paper).
 
 References
 ----------
@@ -53,6 +53,8 @@ from typing import Literal
 
 import numpy as np
 import torch
+
+from ._backend import numpy_rng, torch_generator
 
 __all__ = [
     "AGS_CAPACITY",
@@ -96,21 +98,6 @@ def _positive_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _generator(seed: int | None, generator: torch.Generator | None, device) -> torch.Generator:
-    if generator is not None:
-        if not isinstance(generator, torch.Generator):
-            raise TypeError(f"`generator` must be a torch.Generator, got {type(generator).__name__}")
-        return generator
-    g = torch.Generator(device=torch.device(device) if device is not None else "cpu")
-    if seed is None:
-        g.seed()  # fresh, non-deterministic entropy, as numpy.random.default_rng(None)
-    else:
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"`seed` must be an int or None, got {type(seed).__name__}")
-        g.manual_seed(int(seed))
-    return g
-
-
 def _tensor(x, name: str, min_dim: int = 1) -> torch.Tensor:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"`{name}` must be a torch.Tensor, got {type(x).__name__}")
@@ -138,8 +125,7 @@ def random_patterns(
     n: int,
     *,
     trials: int | None = None,
-    seed: int | None = 0,
-    generator: torch.Generator | None = None,
+    seed: int | torch.Generator | None = 0,
     dtype: torch.dtype = torch.float64,
     device=None,
 ) -> torch.Tensor:
@@ -155,7 +141,7 @@ def random_patterns(
     P = _positive_int(n_patterns, "n_patterns")
     n = _positive_int(n, "n")
     shape = (P, n) if trials is None else (_positive_int(trials, "trials"), P, n)
-    g = _generator(seed, generator, device)
+    g = torch_generator(seed, device)
     bits = torch.randint(0, 2, shape, generator=g, device=g.device)
     return (2 * bits - 1).to(dtype=dtype, device=device)
 
@@ -164,8 +150,7 @@ def flip_bits(
     patterns: torch.Tensor,
     fraction: float,
     *,
-    seed: int | None = 0,
-    generator: torch.Generator | None = None,
+    seed: int | torch.Generator | None = 0,
 ) -> torch.Tensor:
     r"""A noisy cue: flip exactly ``round(fraction * n)`` bits of every pattern.
 
@@ -181,7 +166,7 @@ def flip_bits(
     k = int(round(fraction * n))  # noqa: RUF046 - an int for any real `fraction`
     if k == 0:
         return patterns.clone()
-    g = _generator(seed, generator, patterns.device)
+    g = torch_generator(seed, patterns.device)
     scores = torch.rand(patterns.shape, generator=g, device=g.device).to(patterns.device)
     idx = scores.argsort(dim=-1)[..., :k]
     sign = torch.ones_like(patterns)
@@ -252,8 +237,7 @@ def hopfield_update(
     *,
     mode: Literal["sync", "async"] = "async",
     max_sweeps: int = 50,
-    seed: int | None = 0,
-    generator: torch.Generator | None = None,
+    seed: int | torch.Generator | None = 0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Run sign dynamics :math:`s_i \leftarrow \operatorname{sign}(\sum_j W_{ij} s_j)` to a fixed point.
 
@@ -296,12 +280,12 @@ def hopfield_update(
                 break
             s = new
     else:
-        g = _generator(seed, generator, "cpu")
+        g = torch_generator(seed)  # a CPU generator unless one on another device is given
         h = _field(W, s).contiguous()
         Wt = W.transpose(-1, -2).contiguous()  # Wt[..., i, :] = d h / d s_i
         for _ in range(max_sweeps):
             before = s.clone()
-            for i in torch.randperm(n, generator=g).tolist():
+            for i in torch.randperm(n, generator=g, device=g.device).tolist():
                 hi = h[..., i]
                 si = s[..., i]
                 new = torch.where(hi == 0, si, torch.sign(hi))
@@ -343,7 +327,7 @@ def hopfield_capacity(
     mode: Literal["sync", "async"] = "sync",
     max_sweeps: int = 30,
     max_cues: int | None = None,
-    seed: int = 0,
+    seed: int | torch.Generator | None = 0,
     device=None,
 ) -> HopfieldCapacity:
     r"""Capacity experiment for the Hebbian Hopfield network at loads :math:`\alpha = P/n`.
@@ -385,17 +369,17 @@ def hopfield_capacity(
         raise ValueError(f"`tolerance` must lie in [0, 1), got {tolerance!r}")
     if not 0 <= cue_noise <= 1:
         raise ValueError(f"`cue_noise` must lie in [0, 1], got {cue_noise!r}")
-    g = _generator(seed, None, device)
+    g = torch_generator(seed, device)
     Ps, fp, allfp, ret, err, ov = [], [], [], [], [], []
     for a in alphas_arr:
         P = max(1, int(round(a * n)))  # noqa: RUF046 - `a` is a numpy float
-        xi = random_patterns(P, n, trials=trials, generator=g, device=device)
+        xi = random_patterns(P, n, trials=trials, seed=g, device=device)
         W = hebbian_weights(xi)
         fixed = is_fixed_point(W, xi)
         m = P if max_cues is None else min(P, _positive_int(max_cues, "max_cues"))
         target = xi[:, :m]
-        cue = flip_bits(target, cue_noise, generator=g) if cue_noise > 0 else target
-        final, _ = hopfield_update(W, cue, mode=mode, max_sweeps=max_sweeps, generator=g)
+        cue = flip_bits(target, cue_noise, seed=g) if cue_noise > 0 else target
+        final, _ = hopfield_update(W, cue, mode=mode, max_sweeps=max_sweeps, seed=g)
         overlap = (final * target).mean(-1)
         wrong = (1 - overlap) / 2
         Ps.append(P)
@@ -497,7 +481,7 @@ def linearly_separable(points, labels) -> np.ndarray | bool:
     batch = X.shape[:-2]
     Xf = X.reshape(-1, *X.shape[-2:])
     yf = y.reshape(-1, X.shape[-2]).astype(np.float64)
-    out = np.empty(len(Xf), dtype=bool)
+    out: np.ndarray = np.empty(len(Xf), dtype=bool)  # reshaped to `batch` (any ndim) below
     n = X.shape[-1]
     for b in range(len(Xf)):
         A = -(yf[b][:, None] * Xf[b])
@@ -516,7 +500,8 @@ def _check_Pn(P, n) -> tuple[np.ndarray, np.ndarray]:
             raise TypeError(f"`{name}` must be an integer or an integer array, got dtype {arr.dtype}")
         if np.any(arr < 1):
             raise ValueError(f"`{name}` must be >= 1")
-    return np.broadcast_arrays(P_arr, n_arr)
+    P_b, n_b = np.broadcast_arrays(P_arr, n_arr)
+    return P_b, n_b
 
 
 def cover_count(P, n, *, log: bool = False):
@@ -564,7 +549,7 @@ def cover_fraction(P, n):
 
 
 def separability_fraction(
-    n: int, n_points: Sequence[int], *, trials: int = 50, seed: int = 0
+    n: int, n_points: Sequence[int], *, trials: int = 50, seed: int | np.random.Generator | None = 0
 ) -> np.ndarray:
     r"""Monte-Carlo fraction of random dichotomies of Gaussian points that are separable.
 
@@ -575,7 +560,7 @@ def separability_fraction(
     """
     n = _positive_int(n, "n")
     trials = _positive_int(trials, "trials")
-    rng = np.random.default_rng(seed)
+    rng = numpy_rng(seed)
     out = []
     for P in n_points:
         P = _positive_int(P, "n_points")
@@ -594,8 +579,7 @@ def sphere_patterns(
     *,
     radius: float = 1.0,
     trials: int | None = None,
-    seed: int | None = 0,
-    generator: torch.Generator | None = None,
+    seed: int | torch.Generator | None = 0,
     dtype: torch.dtype = torch.float64,
     device=None,
 ) -> torch.Tensor:
@@ -605,7 +589,7 @@ def sphere_patterns(
     if not radius > 0:
         raise ValueError(f"`radius` must be positive, got {radius!r}")
     shape = (N, d) if trials is None else (_positive_int(trials, "trials"), N, d)
-    g = _generator(seed, generator, device)
+    g = torch_generator(seed, device)
     x = torch.randn(shape, generator=g, device=g.device, dtype=dtype).to(device)
     return radius * x / x.norm(dim=-1, keepdim=True)
 
@@ -723,7 +707,7 @@ def modern_hopfield_capacity(
     fail_prob: float = 0.01,
     n_queries: int = 200,
     query_noise: float = 0.0,
-    seed: int = 0,
+    seed: int | torch.Generator | None = 0,
     device=None,
     dtype: torch.dtype = torch.float64,
 ) -> ModernCapacity:
@@ -753,8 +737,8 @@ def modern_hopfield_capacity(
     if radius is None and not (isinstance(K, (int, float)) and 0 < K < math.inf):
         raise ValueError(f"`K` must be a positive finite number, got {K!r}")
     M = K * math.sqrt(d - 1) if radius is None else float(radius)
-    g = _generator(seed, None, device)
-    X_all = sphere_patterns(Ns[-1], d, radius=M, generator=g, dtype=dtype, device=device)
+    g = torch_generator(seed, device)
+    X_all = sphere_patterns(Ns[-1], d, radius=M, seed=g, dtype=dtype, device=device)
     frac, err = [], []
     for N in Ns:
         X = X_all[:N]
@@ -789,7 +773,7 @@ class RamsauerBound:
     n_patterns: float  # the lower bound sqrt(p) c^((d-1)/4)
 
 
-def ramsauer_capacity_bound(d: int, *, beta: float = 1.0, K: float = 1.0, p: float = 0.001) -> RamsauerBound:
+def ramsauer_capacity_bound(d: int, *, beta: float = 1.0, K: float = 1.0, fail_prob: float = 0.001) -> RamsauerBound:
     r"""The exponential storage capacity of Ramsauer et al. [6]_, as stated in their Theorem 3.
 
     Patterns uniformly on the sphere of radius :math:`M = K\sqrt{d-1}`, failure
@@ -804,6 +788,9 @@ def ramsauer_capacity_bound(d: int, *, beta: float = 1.0, K: float = 1.0, p: flo
     "exponential in the dimension".) The theorem's own examples: :math:`c \approx 3.1546`
     for :math:`\beta = 1, K = 3, d = 20, p = 0.001`; :math:`c \approx 1.3718` for
     :math:`\beta = 1, K = 1, d = 75`.
+
+    The failure probability :math:`p` is the argument ``fail_prob`` (as in
+    :func:`modern_hopfield_capacity`; in semlib ``p`` names a pmf).
     """
     from scipy.special import lambertw
 
@@ -811,8 +798,9 @@ def ramsauer_capacity_bound(d: int, *, beta: float = 1.0, K: float = 1.0, p: flo
     for v, name in ((beta, "beta"), (K, "K")):
         if not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
             raise ValueError(f"`{name}` must be a positive number, got {v!r}")
-    if not (isinstance(p, (int, float)) and 0 < p <= 1):
-        raise ValueError(f"`p` must lie in (0, 1], got {p!r}")
+    if not (isinstance(fail_prob, (int, float)) and 0 < fail_prob <= 1):
+        raise ValueError(f"`fail_prob` must lie in (0, 1], got {fail_prob!r}")
+    p = float(fail_prob)
     a = 2.0 / (d - 1) * (1.0 + math.log(2.0 * beta * K**2 * p * (d - 1)))
     b = 2.0 * K**2 * beta / 5.0
     c = b / float(lambertw(math.exp(a + math.log(b))).real)

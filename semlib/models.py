@@ -48,6 +48,7 @@ from typing import Any
 
 import torch
 from tqdm.auto import tqdm
+from . import _backend as _bk
 from ._backend import check_int as _check_int
 
 __all__ = [
@@ -118,7 +119,7 @@ class TokenSource:
         vocab: int,
         length: int,
         *,
-        seed: int = 0,
+        seed: int | torch.Generator | None = 0,
         concentration: float = 0.3,
         eos: int | None = None,
         eos_prob: float = 0.15,
@@ -141,7 +142,7 @@ class TokenSource:
             raise ValueError(f"`eos_prob` must lie in (0, 1), got {eos_prob}")
         dist = torch.distributions.Dirichlet(torch.full((v,), float(concentration), dtype=torch.float64))
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.manual_seed(_bk.int_seed(seed))
             k = dist.sample((m, v + 1))
         if not 0 < smoothing <= 1:
             raise ValueError(f"`smoothing` must lie in (0, 1], got {smoothing}")
@@ -162,7 +163,8 @@ class TokenSource:
         return self.kernel.device
 
     # --- exact laws ------------------------------------------------------------------------
-    def _check_batch(self, s: Any, u: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    def _check_batch(self: TokenSource | NextTokenModel, s: Any, u: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        # `self` may be a NextTokenModel too: it reuses these rules (it has the same three sizes)
         if not isinstance(s, torch.Tensor) or not isinstance(u, torch.Tensor):
             raise TypeError("`s` and `u` must be torch tensors of token ids")
         if s.ndim != 1 or u.ndim != 2 or u.shape[0] != s.shape[0]:
@@ -228,7 +230,7 @@ class TokenSource:
         self,
         n: int,
         *,
-        seed: int = 0,
+        seed: int | torch.Generator | None = 0,
         prompt_pmf: Any = None,
         temperature: float = 1.0,
         top_k: int | None = None,
@@ -242,7 +244,7 @@ class TokenSource:
         largest entries; ``greedy``: the arg-max), see :meth:`decode_logprobs`.
         """
         n = _check_int(n, "n", 1)
-        g = torch.Generator(device=self.device).manual_seed(seed)
+        g = _bk.torch_generator(seed, self.device)
         if prompt_pmf is None:
             p = self.prompt_pmf
         else:
@@ -351,13 +353,13 @@ class NextTokenModel(torch.nn.Module):
         return torch.stack(rows).exp()
 
     @torch.no_grad()
-    def sample(self, s: torch.Tensor, *, seed: int = 0) -> torch.Tensor:
+    def sample(self, s: torch.Tensor, *, seed: int | torch.Generator | None = 0) -> torch.Tensor:
         """Generate continuations for prompts ``s`` (B,) by ancestral sampling: (B, L)."""
         if not isinstance(s, torch.Tensor):
             raise TypeError(f"`s` must be a torch tensor of prompt ids, got {type(s).__name__}")
         dev = next(self.parameters()).device
         s, _ = self._check_batch(s.to(dev), torch.zeros((s.shape[0], 0), dtype=torch.long, device=dev))
-        g = torch.Generator(device=dev).manual_seed(seed)
+        g = _bk.torch_generator(seed, dev)
         u = torch.empty((s.shape[0], 0), dtype=torch.long, device=dev)
         for _ in range(self.length):
             p = self.cond_logprobs(s, u)[:, -1].exp()
@@ -537,7 +539,9 @@ def pretraining_rate(model: Any, prompt_pmf: torch.Tensor, *, grad: bool = False
 
 
 @torch.no_grad()
-def mc_pretraining_distortion(source: TokenSource, model: Any, n: int, *, seed: int = 0) -> tuple[float, float]:
+def mc_pretraining_distortion(
+    source: TokenSource, model: Any, n: int, *, seed: int | torch.Generator | None = 0
+) -> tuple[float, float]:
     r"""Monte-Carlo estimate of :func:`pretraining_distortion` and its standard error.
 
     Averages :math:`\frac1{T-n}[\log P^\hbar(u\mid s) - \log Q_\Phi(u\mid s)]` over
@@ -566,7 +570,7 @@ def fit_next_token(
     lr: float = 1e-2,
     info_weight: float = 0.0,
     prompt_pmf: torch.Tensor | None = None,
-    seed: int = 0,
+    seed: int | torch.Generator | None = 0,
     progress: bool = True,
 ) -> list[float]:
     r"""Train a model on samples with the pre-training loss of Eq. (18); returns the loss per step.
@@ -593,7 +597,8 @@ def fit_next_token(
         :math:`\beta \ge 0`; with ``0`` the loss is the plain cross-entropy.
     prompt_pmf : torch.Tensor, optional
         Prompt law for the rate term; required when ``info_weight > 0``.
-    seed : int
+    seed : int, None or torch.Generator (CPU), default 0
+        Random state of the minibatch draws (see CONTRIBUTING.md, glossary).
     progress : bool
     """
     if not isinstance(model, NextTokenModel):
@@ -612,26 +617,15 @@ def fit_next_token(
     dev = next(model.parameters()).device
     s, u = s.to(dev), u.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    g = torch.Generator(device="cpu").manual_seed(seed)
+    g = _bk.torch_generator(seed, "cpu")
     losses = []
     for _ in tqdm(range(steps), disable=not progress, desc=type(model).__name__, leave=False):
         idx = torch.randint(0, s.shape[0], (min(batch_size, s.shape[0]),), generator=g).to(dev)
         loss = -model.sequence_logprob(s[idx], u[idx]).mean() / model.length
-        if info_weight > 0:
+        if info_weight > 0 and prompt_pmf is not None:  # not None whenever info_weight > 0 (checked above)
             loss = loss + info_weight * pretraining_rate(model, prompt_pmf.to(dev), grad=True)
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))
     return losses
-
-
-# The architectures of chapter 5 (§V) live in their own module; the names a reader looks
-# for under "models" are re-exported here.
-from .hopfield import hebbian_weights, hopfield_update, modern_hopfield_update  # noqa: E402
-from .ssm import MaskedDiffusionLM, SelectiveSSM, unroll_to_tvvar  # noqa: E402
-from .tvvar import TVVAR, AttentionTVVAR, TinyGPT, attention_as_tvvar  # noqa: E402
-
-__all__ += ["TVVAR", "AttentionTVVAR", "TinyGPT", "attention_as_tvvar",
-            "hebbian_weights", "hopfield_update", "modern_hopfield_update",
-            "SelectiveSSM", "unroll_to_tvvar", "MaskedDiffusionLM"]

@@ -8,7 +8,10 @@ a mid grey that reads on the light and the dark theme of the site.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = ["PALETTE", "use_style", "subplots"]
 
@@ -24,7 +27,7 @@ PALETTE = {
     "black": "#000000",
 }
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "figure.figsize": (6.4, 3.6),
     "figure.dpi": 110,
     "savefig.dpi": 150,

@@ -54,6 +54,7 @@ import numpy as np
 
 from . import _backend as B
 from .info import _scale, validate_pmf
+from .results import SolverResult
 
 __all__ = [
     "ConvergenceWarning",
@@ -222,7 +223,7 @@ def _to_numpy(x: Any) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class TiltedResult:
+class TiltedResult(SolverResult):
     r"""Solution of :math:`\min_Q I(X;\hat X) - \mathbb{E}\,\omega(X,\hat X)` for a batch of score matrices.
 
     Attributes
@@ -240,8 +241,8 @@ class TiltedResult:
         Blahut's certificate :math:`\log \max_{\hat x} c(\hat x)` at the
         returned point (same units as ``information``): the objective there
         is within ``gap`` of the optimum.
-    iterations : array of int, shape (B,)
-        Fixed-point updates evaluated for each problem.
+    n_iter : array of int, shape (B,)
+        Fixed-point updates evaluated for each problem (the iterations actually run).
     converged : array of bool, shape (B,)
         ``gap <= tol``.
     """
@@ -250,9 +251,6 @@ class TiltedResult:
     expected_log_weight: Any
     q: Any
     channel: Any
-    gap: Any
-    iterations: Any
-    converged: Any
 
 
 class _NumpyOps:
@@ -597,7 +595,7 @@ def _tilted(
         q=q,
         channel=channel,
         gap=_scale(gap, base),
-        iterations=iterations,
+        n_iter=iterations,
         converged=converged,
     )
 
@@ -606,7 +604,7 @@ def _tilted(
 
 
 @dataclass(frozen=True)
-class RateDistortionResult:
+class RateDistortionResult(SolverResult):
     r"""Points :math:`(D(\beta), R(\beta))` of a rate-distortion curve.
 
     Attributes
@@ -622,7 +620,7 @@ class RateDistortionResult:
         Optimal reproduction marginals.
     gap : array, shape (n,)
         Blahut's accuracy certificate (same units as ``rate``).
-    iterations : array of int, shape (n,)
+    n_iter : array of int, shape (n,)
     converged : array of bool, shape (n,)
     channels : array, shape (n, m, k), or None
         The test channels :math:`Q_\beta(\hat x \mid x)` if requested.
@@ -632,9 +630,6 @@ class RateDistortionResult:
     distortion: Any
     rate: Any
     q: Any
-    gap: Any
-    iterations: Any
-    converged: Any
     channels: Any = None
 
 
@@ -768,7 +763,7 @@ def blahut_arimoto_rd(
         rate=_scale(res.information, base),
         q=res.q,
         gap=_scale(res.gap, base),
-        iterations=res.iterations,
+        n_iter=res.n_iter,
         converged=res.converged,
         channels=res.channel if return_channels else None,
     )
@@ -871,7 +866,7 @@ def rate_distortion_curve(
 
 
 @dataclass(frozen=True)
-class CapacityResult:
+class CapacityResult(SolverResult):
     r"""Capacity :math:`C = \max_{P_X} I(X; Y)` of one channel or of a stack.
 
     Attributes
@@ -885,16 +880,13 @@ class CapacityResult:
         The induced output distribution (unique at the optimum).
     gap : float or array
         :math:`\max_x D(W_x \| q) - I(X;Y)` at ``input_pmf`` (same units as ``capacity``).
-    iterations : int or array of int
+    n_iter : int or array of int
     converged : bool or array of bool
     """
 
     capacity: Any
     input_pmf: Any
     output_pmf: Any
-    gap: Any
-    iterations: Any
-    converged: Any
 
 
 def _validate_channel(W: Any, atol: float | None = None) -> Any:
@@ -999,10 +991,10 @@ def channel_capacity(
             input_pmf=r[0],
             output_pmf=q[0],
             gap=_finish(gap[0]),
-            iterations=int(iterations[0]),
+            n_iter=int(iterations[0]),
             converged=bool(converged[0]),
         )
-    return CapacityResult(cap, r, q, gap, iterations, converged)
+    return CapacityResult(capacity=cap, input_pmf=r, output_pmf=q, gap=gap, n_iter=iterations, converged=converged)
 
 
 def _capacity_terms(o: Any, W: Any, neg_h: Any, lr: Any) -> tuple[Any, Any, Any]:

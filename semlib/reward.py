@@ -60,6 +60,7 @@ from .rate_distortion import (
     _validate_rows_pmf,
     blahut_arimoto_tilted,
 )
+from .results import SolverResult
 
 __all__ = [
     "RateRewardResult",
@@ -364,7 +365,7 @@ def kl_regularized_objective(p_s: Any, policy: Any, pi_ref: Any, reward: Any, be
 
 
 @dataclass(frozen=True)
-class RateRewardResult:
+class RateRewardResult(SolverResult):
     r"""Points :math:`(W(\lambda), R_{\mathrm{post}}(W(\lambda)))` of a rate-reward curve.
 
     Attributes
@@ -383,7 +384,10 @@ class RateRewardResult:
         The optimal policies :math:`\pi_\lambda(u \mid s) \propto q_\lambda(u) e^{\lambda w(s, u)}`.
     gap : array, shape (n,)
         Blahut's certificate (same units as ``rate``).
+    n_iter : array of int, shape (n,)
+        Iterations run for each multiplier.
     converged : array of bool, shape (n,)
+        Whether ``gap <= tol`` was reached (see :class:`~semlib.results.SolverResult`).
     """
 
     lam: Any
@@ -391,8 +395,6 @@ class RateRewardResult:
     rate: Any
     q: Any
     policies: Any
-    gap: Any
-    converged: Any
 
 
 def rate_reward_curve(
@@ -474,6 +476,7 @@ def rate_reward_curve(
         q=res.q,
         policies=policies,
         gap=res.gap,
+        n_iter=res.n_iter,
         converged=res.converged,
     )
 

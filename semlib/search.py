@@ -19,6 +19,8 @@ import torch
 
 from semlib.embeddings import MissingOptionalDependency
 
+from ._backend import int_seed
+
 __all__ = ["exact_knn", "recall_at_k", "nearest_codeword", "FaissIndex", "INDEX_KINDS"]
 
 INDEX_KINDS = ("flat", "hnsw", "ivf_flat", "ivf_pq")
@@ -169,8 +171,9 @@ class FaissIndex:
     n_train : int, optional
         Train the IVF/PQ quantisers on this many randomly chosen rows (all rows by default);
         training on a subset is much faster and barely changes the index.
-    seed : int
-        Seed of faiss' k-means and of the training subset (IVF kinds).
+    seed : int, None or generator, default 0
+        Random state of faiss' k-means and of the training subset (IVF kinds); see
+        CONTRIBUTING.md, glossary. A generator or ``None`` gives an int seed drawn from it.
 
     Notes
     -----
@@ -194,7 +197,7 @@ class FaissIndex:
         pq_m: int = 16,
         pq_bits: int = 8,
         n_train: int | None = None,
-        seed: int = 0,
+        seed: int | np.random.Generator | torch.Generator | None = 0,
     ):
         if importlib.util.find_spec("faiss") is None:
             raise MissingOptionalDependency(
@@ -208,28 +211,32 @@ class FaissIndex:
         M, ef_construction, nlist, pq_m, pq_bits = (
             _check_int(v, name) for v, name in
             ((M, "M"), (ef_construction, "ef_construction"), (nlist, "nlist"), (pq_m, "pq_m"), (pq_bits, "pq_bits")))
-        seed = _check_int(seed, "seed", 0)
+        seed = int_seed(seed)
         vectors = _normalize(_check_2d(vectors, "vectors"), "vectors")
         x = np.ascontiguousarray(vectors.detach().cpu().numpy(), dtype=np.float32)
         n, d = x.shape
         self.kind, self.dim, self.size = kind, d, n
         ip = faiss.METRIC_INNER_PRODUCT
+        index: faiss.Index
         if kind == "flat":
             index = faiss.IndexFlatIP(d)
         elif kind == "hnsw":
-            index = faiss.IndexHNSWFlat(d, int(M), ip)
-            index.hnsw.efConstruction = int(ef_construction)
+            hnsw = faiss.IndexHNSWFlat(d, int(M), ip)
+            hnsw.hnsw.efConstruction = int(ef_construction)
+            index = hnsw
         else:
             if not 1 <= nlist <= n:
                 raise ValueError(f"`nlist` must lie in [1, {n}], got {nlist}")
             quantizer = faiss.IndexFlatIP(d)
+            ivf: faiss.IndexIVF
             if kind == "ivf_flat":
-                index = faiss.IndexIVFFlat(quantizer, d, int(nlist), ip)
+                ivf = faiss.IndexIVFFlat(quantizer, d, int(nlist), ip)
             else:
                 if d % pq_m:
                     raise ValueError(f"`pq_m` must divide the dimension {d}, got {pq_m}")
-                index = faiss.IndexIVFPQ(quantizer, d, int(nlist), int(pq_m), int(pq_bits), ip)
-            index.cp.seed = int(seed)
+                ivf = faiss.IndexIVFPQ(quantizer, d, int(nlist), int(pq_m), int(pq_bits), ip)
+            ivf.cp.seed = int(seed)
+            index = ivf
             train = x
             if n_train is not None:
                 if isinstance(n_train, bool) or not isinstance(n_train, (int, np.integer)) or not nlist <= n_train:
@@ -251,10 +258,15 @@ class FaissIndex:
         """Set efSearch (HNSW) or nprobe (IVF); returns the index."""
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"the knob must be a positive int, got {value!r}")
+        import faiss  # loaded already: this index was built with it
+
+        index = self.index
         if self.kind == "hnsw":
-            self.index.hnsw.efSearch = int(value)
+            assert isinstance(index, faiss.IndexHNSW)
+            index.hnsw.efSearch = int(value)
         elif self.kind in ("ivf_flat", "ivf_pq"):
-            self.index.nprobe = int(value)
+            assert isinstance(index, faiss.IndexIVF)
+            index.nprobe = int(value)
         else:
             raise ValueError("a flat index has no knob")
         return self

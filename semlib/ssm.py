@@ -57,6 +57,7 @@ from semlib.tvvar import _Block, _check_positive, tvvar_outputs
 from semlib.tvvar import _check_tensor as _check_float_tensor
 
 from ._backend import check_int as _check_int
+from ._backend import int_seed, torch_generator
 
 __all__ = [
     "discretize",
@@ -213,7 +214,8 @@ class SelectiveSSM(torch.nn.Module):
         ``True``: :math:`\Delta_t = \operatorname{softplus}(\mathbf w_\Delta^T\mathbf x_t + b_\Delta)`
         per channel, :math:`\mathbf B_t = \mathbf W_B\mathbf x_t`, :math:`\mathbf C_t = \mathbf W_C\mathbf x_t`.
         ``False``: fixed :math:`\Delta,\mathbf B,\mathbf C` (linear time-invariant).
-    seed : int, default 0
+    seed : int, None or torch.Generator, default 0
+        Random state of the initial weights (see CONTRIBUTING.md, glossary).
     dtype : torch.dtype, default float64
 
     Notes
@@ -223,7 +225,7 @@ class SelectiveSSM(torch.nn.Module):
     layer; those are nonlinear in the input and are not part of Eq. (78).
     """
 
-    def __init__(self, d: int, N: int = 4, *, selective: bool = True, seed: int = 0,
+    def __init__(self, d: int, N: int = 4, *, selective: bool = True, seed: int | torch.Generator | None = 0,
                  dtype: torch.dtype = torch.float64):
         super().__init__()
         self.d = _check_int(d, "d", 1)
@@ -231,7 +233,7 @@ class SelectiveSSM(torch.nn.Module):
         if not isinstance(selective, bool):
             raise TypeError("`selective` must be a bool")
         self.selective = selective
-        g = torch.Generator().manual_seed(seed)
+        g = torch_generator(seed)
         rnd = lambda *s: torch.randn(*s, generator=g, dtype=dtype)
         # S4D-real initialisation A = -(1..N) per channel, as in Mamba
         self.A_log = torch.nn.Parameter(torch.log(torch.arange(1, N + 1, dtype=dtype)).repeat(d, 1))
@@ -292,7 +294,7 @@ class MaskedDiffusionLM(torch.nn.Module):
     """
 
     def __init__(self, vocab: int, T: int, *, d_model: int = 32, n_heads: int = 2, n_layers: int = 2,
-                 mlp_ratio: int = 4, seed: int = 0, dtype: torch.dtype = torch.float64):
+                 mlp_ratio: int = 4, seed: int | torch.Generator | None = 0, dtype: torch.dtype = torch.float64):
         super().__init__()
         self.vocab = _check_int(vocab, "vocab", 2)
         self.T = _check_int(T, "T", 1)
@@ -302,6 +304,7 @@ class MaskedDiffusionLM(torch.nn.Module):
         mlp_ratio = _check_int(mlp_ratio, "mlp_ratio", 1)
         if d_model % n_heads:
             raise ValueError(f"`d_model` = {d_model} must be a multiple of `n_heads` = {n_heads}")
+        seed = int_seed(seed)
         self.mask_id = vocab
         # seed a private copy of the global CPU generator: the same weights as torch.manual_seed(seed),
         # without resetting the caller's random stream
@@ -338,7 +341,7 @@ class MaskedDiffusionLM(torch.nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def diffusion_loss(model: MaskedDiffusionLM, x0: torch.Tensor, *, generator: torch.Generator | None = None,
+def diffusion_loss(model: MaskedDiffusionLM, x0: torch.Tensor, *, seed: int | torch.Generator | None = None,
                    tau: torch.Tensor | None = None, t_min: float = 1e-3) -> torch.Tensor:
     r"""One Monte-Carlo draw of the loss of Eq. (79) per sequence, in nats per token.
 
@@ -352,8 +355,9 @@ def diffusion_loss(model: MaskedDiffusionLM, x0: torch.Tensor, *, generator: tor
     model : MaskedDiffusionLM
     x0 : torch.Tensor of torch.long, shape (B, T)
         Clean sequences (no mask ids).
-    generator : torch.Generator, optional
-        For reproducible :math:`\tau` and masks (on the CPU).
+    seed : int, None or torch.Generator (CPU), default None
+        Random state of :math:`\tau` and the masks (see CONTRIBUTING.md, glossary);
+        ``None`` draws fresh entropy, a generator is used as is and advanced.
     tau : torch.Tensor, shape (B,), optional
         Fixed masking levels in (0, 1].
     t_min : float, default 1e-3
@@ -374,6 +378,7 @@ def diffusion_loss(model: MaskedDiffusionLM, x0: torch.Tensor, *, generator: tor
         raise ValueError("`t_min` must be < 1")
     Bsz, T = x0.shape
     dev = x0.device
+    generator = torch_generator(seed, "cpu")
     if tau is None:
         tau = t_min + (1 - t_min) * (1 - torch.rand(Bsz, generator=generator, dtype=torch.float64))
     else:
@@ -459,22 +464,22 @@ def any_order_nll(model: MaskedDiffusionLM, x0: torch.Tensor) -> tuple[torch.Ten
     means, mixes = [], []
     for row in x0:
         lp = _masked_logprob(model, row, model.mask_id, masks)          # (2^T, T)
-        logq = []
+        per_order = []
         for sigma in itertools.permutations(range(T)):
             m = [True] * T
             total = lp.new_zeros(())
             for pos in sigma:                                          # reveal sigma in order
                 total = total + lp[index[tuple(m)], pos]
                 m[pos] = False
-            logq.append(total)
-        logq = torch.stack(logq)
+            per_order.append(total)
+        logq = torch.stack(per_order)
         means.append(-logq.mean())
         mixes.append(-(torch.logsumexp(logq, 0) - math.log(len(logq))))
     return torch.stack(means), torch.stack(mixes)
 
 
 def train_diffusion(model: MaskedDiffusionLM, ids: torch.Tensor, *, steps: int = 300, batch_size: int = 64,
-                    lr: float = 3e-3, seed: int = 0, progress: bool = True) -> list[float]:
+                    lr: float = 3e-3, seed: int | torch.Generator | None = 0, progress: bool = True) -> list[float]:
     """Train ``model`` on rows of ``ids`` by the loss of Eq. (79) (nats per token); returns the loss per step.
 
     Adam with seeded minibatches, masking levels and masks; tqdm progress bar.
@@ -488,14 +493,14 @@ def train_diffusion(model: MaskedDiffusionLM, ids: torch.Tensor, *, steps: int =
     lr = _check_positive(lr, "lr")
     dev = next(model.parameters()).device
     ids = ids.to(dev)
-    g = torch.Generator().manual_seed(seed)
-    gm = torch.Generator().manual_seed(seed + 1)
+    g = torch_generator(seed)
+    gm = g if seed is None or isinstance(seed, torch.Generator) else torch_generator(seed + 1)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     model.train()
     for _ in tqdm(range(steps), disable=not progress, desc="MaskedDiffusionLM", leave=False):
         idx = torch.randint(0, ids.shape[0], (min(batch_size, ids.shape[0]),), generator=g).to(dev)
-        loss = diffusion_loss(model, ids[idx], generator=gm).mean()
+        loss = diffusion_loss(model, ids[idx], seed=gm).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -506,7 +511,7 @@ def train_diffusion(model: MaskedDiffusionLM, ids: torch.Tensor, *, steps: int =
 
 @torch.no_grad()
 def sample_diffusion(model: MaskedDiffusionLM, n: int, *, steps: int | None = None, temperature: float = 1.0,
-                     seed: int = 0) -> torch.Tensor:
+                     seed: int | torch.Generator | None = 0) -> torch.Tensor:
     r"""Generate ``n`` sequences by iterative unmasking (the reverse process of LLaDA with random remasking).
 
     Start from all-mask; at step :math:`s` of ``steps`` (default ``T``: one token per
@@ -528,7 +533,7 @@ def sample_diffusion(model: MaskedDiffusionLM, n: int, *, steps: int | None = No
         raise ValueError(f"`steps` must be <= T = {T}, got {steps}")
     temperature = _check_positive(temperature, "temperature")
     dev = next(model.parameters()).device
-    g = torch.Generator().manual_seed(seed)
+    g = torch_generator(seed)
     x = torch.full((n, T), model.mask_id, dtype=torch.long, device=dev)
     for s in range(1, steps + 1):
         still = x == model.mask_id

@@ -57,6 +57,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ._backend import check_int as _check_int
+from ._backend import int_seed, torch_generator
 
 __all__ = [
     "tvvar_outputs",
@@ -231,7 +232,8 @@ class TVVAR(torch.nn.Module):
     scale : float, default 0.3
         Standard deviation of the random initial coefficients, divided by
         :math:`\sqrt{d\,(t-1)}` for row ``t`` so outputs stay of order one.
-    seed : int, default 0
+    seed : int, None or torch.Generator, default 0
+        Random state of the initial weights (see CONTRIBUTING.md, glossary).
     dtype : torch.dtype, default float64
 
     Notes
@@ -240,7 +242,10 @@ class TVVAR(torch.nn.Module):
     :math:`T(T-1)d^2/2` below the diagonal are used (:func:`tvvar_num_params`).
     """
 
-    def __init__(self, T: int, d: int, vocab_vectors: torch.Tensor, *, scale: float = 0.3, seed: int = 0,
+    vocab_vectors: torch.Tensor  # a buffer (register_buffer below), not a Parameter
+
+    def __init__(self, T: int, d: int, vocab_vectors: torch.Tensor, *, scale: float = 0.3,
+                 seed: int | torch.Generator | None = 0,
                  dtype: torch.dtype = torch.float64):
         super().__init__()
         self.T = _check_int(T, "T", 2)
@@ -249,7 +254,7 @@ class TVVAR(torch.nn.Module):
         if vocab_vectors.shape[1] != d:
             raise ValueError(f"`vocab_vectors` must have d = {d} columns, got {vocab_vectors.shape[1]}")
         scale = _check_positive(scale, "scale")
-        g = torch.Generator().manual_seed(seed)
+        g = torch_generator(seed)
         coef = torch.randn(T, T, d, d, generator=g, dtype=dtype)
         rows = torch.arange(T, dtype=dtype).clamp_min(1)
         coef = coef * scale / torch.sqrt(d * rows)[:, None, None, None]
@@ -275,7 +280,7 @@ class TVVAR(torch.nn.Module):
 
     @torch.no_grad()
     def generate(self, prompt: torch.Tensor, *, temperature: float = 1.0, greedy: bool = False,
-                 seed: int = 0) -> torch.Tensor:
+                 seed: int | torch.Generator | None = 0) -> torch.Tensor:
         r"""Run Eq. (44) forward from token ids ``prompt`` (B, n) to length ``T``: token ids (B, T).
 
         Each new vector :math:`\mathbf u_t` is the token vector drawn from
@@ -288,7 +293,7 @@ class TVVAR(torch.nn.Module):
             raise ValueError(f"`prompt` must have 1..T = {self.T} tokens, got {prompt.shape[1]}")
         if prompt.min() < 0 or prompt.max() >= N:
             raise ValueError(f"`prompt` ids must lie in 0..{N - 1}")
-        g = torch.Generator(device=prompt.device).manual_seed(seed)
+        g = torch_generator(seed, self.vocab_vectors.device)   # where the draws happen
         ids = prompt.to(self.vocab_vectors.device)
         for t in range(prompt.shape[1], self.T):
             u = self.vocab_vectors[ids]
@@ -464,7 +469,9 @@ def multihead_coefficients(pis: list[torch.Tensor] | tuple[torch.Tensor, ...],
     """
     if len(pis) != len(As) or len(pis) == 0:
         raise ValueError("`pis` and `As` must be non-empty and of the same length (one per head)")
-    coef = sum(attention_coefficients(p, a) for p, a in zip(pis, As))
+    coef = attention_coefficients(pis[0], As[0])
+    for p, a in zip(pis[1:], As[1:]):
+        coef = coef + attention_coefficients(p, a)
     if residual:
         d_out, d = coef.shape[-2:]
         if d_out != d:
@@ -522,7 +529,8 @@ class TinyGPT(torch.nn.Module):
     n_heads : int, default 2
     n_layers : int, default 2
     mlp_ratio : int, default 4
-    seed : int, default 0
+    seed : int, None or torch.Generator, default 0
+        Random state of the initial weights (see CONTRIBUTING.md, glossary).
     dtype : torch.dtype, default float64
 
     Methods
@@ -534,7 +542,7 @@ class TinyGPT(torch.nn.Module):
     """
 
     def __init__(self, vocab: int, T: int, *, d_model: int = 32, n_heads: int = 2, n_layers: int = 2,
-                 mlp_ratio: int = 4, seed: int = 0, dtype: torch.dtype = torch.float64):
+                 mlp_ratio: int = 4, seed: int | torch.Generator | None = 0, dtype: torch.dtype = torch.float64):
         super().__init__()
         self.vocab = _check_int(vocab, "vocab", 2)
         self.T = _check_int(T, "T", 1)
@@ -545,6 +553,7 @@ class TinyGPT(torch.nn.Module):
         if d_model % n_heads:
             raise ValueError(f"`d_model` = {d_model} must be a multiple of `n_heads` = {n_heads}")
         self.d_model = d_model
+        seed = int_seed(seed)
         # seed a private copy of the global CPU generator: the same weights as torch.manual_seed(seed),
         # without resetting the caller's random stream
         with torch.random.fork_rng(devices=[]):
@@ -594,6 +603,7 @@ class TinyGPT(torch.nn.Module):
         if layer >= self.n_layers or head >= self.n_heads:
             raise ValueError(f"`layer` must be < {self.n_layers} and `head` < {self.n_heads}")
         blk, dh = self.blocks[layer], self.d_model // self.n_heads
+        assert isinstance(blk, _Block)  # ModuleList items are plain Modules to the checker
         rows = slice(head * dh, (head + 1) * dh)
         return (blk.q.weight[rows].detach(), blk.k.weight[rows].detach(), blk.v.weight[rows].detach(),
                 blk.o.weight[:, rows].detach())
@@ -604,7 +614,8 @@ class TinyGPT(torch.nn.Module):
 
 
 # --------------------------------------------------------------------------- data of known law, training
-def copy_task(n: int, T: int, vocab: int, *, seed: int = 0, device: Any = None) -> tuple[torch.Tensor, float]:
+def copy_task(n: int, T: int, vocab: int, *, seed: int | torch.Generator | None = 0,
+              device: Any = None) -> tuple[torch.Tensor, float]:
     r"""Sequences whose second half copies the first: ``n`` rows of ``T`` (even) token ids.
 
     The first ``T/2`` tokens are i.i.d. uniform on ``vocab``; token ``T/2 + i``
@@ -620,14 +631,15 @@ def copy_task(n: int, T: int, vocab: int, *, seed: int = 0, device: Any = None) 
     vocab = _check_int(vocab, "vocab", 2)
     if T % 2:
         raise ValueError(f"`T` must be even, got {T}")
-    g = torch.Generator().manual_seed(seed)
+    g = torch_generator(seed)
     half = torch.randint(0, vocab, (n, T // 2), generator=g)
     ids = torch.cat([half, half], dim=1)
     floor = (T // 2 - 1) * math.log(vocab) / (T - 1)
     return ids.to(device), floor
 
 
-def markov_tokens(P: torch.Tensor, n: int, T: int, *, seed: int = 0) -> tuple[torch.Tensor, float]:
+def markov_tokens(P: torch.Tensor, n: int, T: int, *,
+                  seed: int | torch.Generator | None = 0) -> tuple[torch.Tensor, float]:
     r"""``n`` stationary Markov chains of length ``T`` with transition matrix ``P``; and the entropy rate.
 
     Returns token ids (n, T) and :math:`H = -\sum_a\mu_a\sum_b P_{ab}\log P_{ab}`
@@ -642,7 +654,7 @@ def markov_tokens(P: torch.Tensor, n: int, T: int, *, seed: int = 0) -> tuple[to
     evals, evecs = torch.linalg.eig(P.T)
     mu = evecs[:, torch.argmin((evals - 1).abs())].real
     mu = mu / mu.sum()
-    g = torch.Generator().manual_seed(seed)
+    g = torch_generator(seed)
     x = torch.multinomial(mu.expand(n, -1), 1, generator=g)[:, 0]
     out = [x]
     for _ in range(T - 1):
@@ -653,7 +665,7 @@ def markov_tokens(P: torch.Tensor, n: int, T: int, *, seed: int = 0) -> tuple[to
 
 
 def train_gpt(model: TinyGPT, ids: torch.Tensor, *, steps: int = 300, batch_size: int = 64, lr: float = 3e-3,
-              seed: int = 0, progress: bool = True,
+              seed: int | torch.Generator | None = 0, progress: bool = True,
               after_step: Callable[[int], None] | None = None) -> list[float]:
     """Train ``model`` by next-token cross-entropy (nats per token) on rows of ``ids``; returns the loss per step.
 
@@ -673,7 +685,7 @@ def train_gpt(model: TinyGPT, ids: torch.Tensor, *, steps: int = 300, batch_size
     lr = _check_positive(lr, "lr")
     dev = next(model.parameters()).device
     ids = ids.to(dev)
-    g = torch.Generator().manual_seed(seed)
+    g = torch_generator(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []
     model.train()

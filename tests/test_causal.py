@@ -198,8 +198,8 @@ def test_causal_effect_matches_simulated_intervention():
     sv = StructuralVAR(A, [1.0, 0.5, 1.0], B0=B0, names=["x", "y", "z"])
     psi = sv.impulse_response("x", 4)
     # common random numbers: the difference of two interventions is exactly the propagated delta
-    v1 = sv.simulate(8, n_paths=50, rng=3, do={("x", 2): 1.5}, burn_in=50)
-    v0 = sv.simulate(8, n_paths=50, rng=3, do={("x", 2): 0.0}, burn_in=50)
+    v1 = sv.simulate(8, n_paths=50, seed=3, do={("x", 2): 1.5}, burn_in=50)
+    v0 = sv.simulate(8, n_paths=50, seed=3, do={("x", 2): 0.0}, burn_in=50)
     assert np.allclose((v1 - v0)[:, 2:7], 1.5 * psi[None], atol=1e-12)
     # and by hand: x_t -> y_{t+1} = 0.4, then y_{t+2} = 0.2 * 0.4 + 0.4 * 0.5
     assert psi[1, 1] == pytest.approx(0.4) and psi[2, 1] == pytest.approx(0.2 * 0.4 + 0.4 * 0.5)
@@ -207,7 +207,7 @@ def test_causal_effect_matches_simulated_intervention():
 
 def test_simulation_covariance_matches_closed_form():
     sv = hidden_driver()
-    paths = sv.simulate(3, n_paths=40_000, rng=7, burn_in=100)
+    paths = sv.simulate(3, n_paths=40_000, seed=7, burn_in=100)
     emp = np.cov(paths.reshape(40_000, -1), rowvar=False)
     assert np.abs(emp - sv.covariance(3)).max() < 0.1
 

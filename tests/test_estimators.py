@@ -1,4 +1,4 @@
-"""Tests of semlib.estimators: InfoNCE / NWJ / DV bounds and Gaussian closed forms (§IV-D, Eqs. 40-43)."""
+"""Tests of semlib.estimators: InfoNCE / NWJ / DV bounds (§IV-D, Eq. 43), MINE and DINE (§V-F, Eq. 77)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from semlib import estimators as E
-from semlib import info
+from semlib import gaussian as G
 
 
 def gaussian_pairs(rng: np.random.Generator, rho: float, d: int, size: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -176,114 +176,6 @@ def test_joint_and_marginal_split():
         E.nwj_bound(np.array([]), np.zeros(3))
 
 
-# --- Gaussian closed forms ------------------------------------------------------------------------
-
-
-def test_gaussian_mi_matches_correlation_formula_and_torch():
-    rho = 0.7
-    C = np.array([[1, rho], [rho, 1.0]])
-    assert E.gaussian_mutual_information(C, 0, 1) == pytest.approx(-0.5 * math.log(1 - rho**2))
-    Ct = torch.tensor(C, requires_grad=True)
-    v = E.gaussian_mutual_information(Ct, [0], [1])
-    v.backward()
-    assert Ct.grad is not None
-
-
-def test_gaussian_chain_rule_and_conditional():
-    rng = np.random.default_rng(4)
-    L = rng.normal(size=(5, 5))
-    C = L @ L.T + 0.1 * np.eye(5)
-    lhs = E.gaussian_mutual_information(C, [0], [1, 2])
-    rhs = E.gaussian_mutual_information(C, [0], [1]) + E.gaussian_mutual_information(C, [0], [2], given=[1])
-    assert lhs == pytest.approx(rhs, abs=1e-12)
-    h = E.gaussian_entropy
-    assert E.gaussian_mutual_information(C, [0, 3], [4]) == pytest.approx(
-        h(C, [0, 3]) + h(C, [4]) - h(C, [0, 3, 4]), abs=1e-12
-    )
-
-
-def test_var_and_arma_covariances_against_simulation():
-    rng = np.random.default_rng(5)
-    a, theta, n = 0.5, 0.4, 4
-    e = rng.standard_normal(400_000 + 1)
-    x = np.zeros_like(e)
-    for t in range(1, len(e)):
-        x[t] = a * x[t - 1] + e[t] + theta * e[t - 1]
-    x = x[1000:]
-    emp = np.array([np.mean(x[: len(x) - k] * x[k:]) for k in range(n)])
-    C = E.arma11_covariance(a, theta, n)
-    assert np.allclose(C[0], emp, atol=0.03)
-    assert np.allclose(E.arma11_covariance(0.3, 0.0, 5), E.var_covariance([[[0.3]]], [[1.0]], 5))
-
-
-def test_backward_di_of_identity_encoder_on_ar1():
-    """S_t = X_t on an AR(1): the sum telescopes to known Markov expressions."""
-    a, n = 0.6, 4
-    C = E.append_linear(E.var_covariance([[[a]]], [[1.0]], n), np.eye(n))
-    terms = E.gaussian_backward_directed_information_terms(C, range(n), range(n, 2 * n))
-    i1 = -0.5 * math.log(1 - a**2)  # I(X_{t+1}; X_t)
-    cond = i1 + 0.5 * math.log(1 - a**4)  # I(X_{t+1:n}; X_t | X_{1:t-1}) = I(X_{t+1};X_t) - I(X_{t+1};X_{t-1})
-    assert terms == pytest.approx([i1, cond, cond, 0.0], abs=1e-12)
-
-
-def test_linear_encoder_optimum_is_cca_and_beats_random_encoders():
-    C = E.arma11_covariance(0.0, 0.9, 6)
-    past, fut = [0, 1, 2], [3, 4, 5]
-    val, W, rho = E.gaussian_linear_encoder_optimum(C, past, fut, 1)
-    # the value is attained by W (evaluated independently with log-dets)
-    M = np.zeros((1, 6))
-    M[0, past] = W[0]
-    assert E.gaussian_mutual_information(E.append_linear(C, M), fut, [6]) == pytest.approx(val, abs=1e-10)
-    rng = np.random.default_rng(6)
-    for _ in range(200):
-        M[0, past] = rng.normal(size=3)
-        assert E.gaussian_mutual_information(E.append_linear(C, M), fut, [6]) <= val + 1e-10
-    # m = rank gives all the information between past and future
-    full, _, _ = E.gaussian_linear_encoder_optimum(C, past, fut, 3)
-    assert full == pytest.approx(E.gaussian_mutual_information(C, past, fut), abs=1e-10)
-
-
-def test_optimal_backward_di_terms_are_attained():
-    C = E.arma11_covariance(0.5, 0.5, 5)
-    terms, enc = E.optimal_backward_directed_information(C, range(5), 1)
-    M = np.vstack(enc[:-1] + [np.eye(5)[[4]]])
-    J = E.append_linear(C, M)
-    achieved = E.gaussian_backward_directed_information_terms(J, range(5), range(5, 10))
-    assert achieved == pytest.approx(terms, abs=1e-9)
-
-
-def test_discrete_xor_breaks_second_inequality_of_eq42():
-    """X1, X2 fair bits, X3 = X1 xor X2, t = 1: I(X_{2:3}; X_1) = 1 bit, I(X_2;X_1) + I(X_3;X_1) = 0."""
-    p = np.zeros((2, 2, 2))
-    for x1 in range(2):
-        for x2 in range(2):
-            p[x1, x2, x1 ^ x2] = 0.25
-    assert info.mutual_information(p, (1, 2), 0, base=2) == pytest.approx(1.0)
-    assert info.mutual_information(p, 1, 0, base=2) + info.mutual_information(p, 2, 0, base=2) == pytest.approx(0.0)
-
-
-@pytest.mark.parametrize(
-    "call, exc",
-    [
-        (lambda: E.gaussian_mutual_information(np.eye(3), [0], [0]), ValueError),
-        (lambda: E.gaussian_mutual_information(np.eye(3), [0], [5]), ValueError),
-        (lambda: E.gaussian_mutual_information(np.eye(3), [0.5], [1]), TypeError),
-        (lambda: E.gaussian_mutual_information(np.ones((2, 3)), [0], [1]), ValueError),
-        (lambda: E.gaussian_mutual_information(np.array([[1, 0.5], [0.2, 1]]), [0], [1]), ValueError),
-        (lambda: E.gaussian_mutual_information(np.ones((2, 2)), [0], [1]), ValueError),  # singular
-        (lambda: E.gaussian_backward_directed_information(np.eye(4), [0, 1], [2]), ValueError),
-        (lambda: E.arma11_covariance(1.0, 0.0, 3), ValueError),
-        (lambda: E.arma11_covariance(0.5, "x", 3), TypeError),
-        (lambda: E.var_covariance([[[0.5]]], [[1.0]], 0), ValueError),
-        (lambda: E.gaussian_linear_encoder_optimum(np.eye(3), [0], [1], 0), ValueError),
-        (lambda: E.append_linear(np.eye(3), np.ones((1, 2))), ValueError),
-    ],
-)
-def test_bad_inputs(call, exc):
-    with pytest.raises(exc):
-        call()
-
-
 # --- MINE (moving-average gradient) and DINE-style directed information (§V-F, Eq. 77) ----------
 
 
@@ -370,7 +262,7 @@ def test_train_mine_recovers_gaussian_mi(ema_rate):
 
     torch.manual_seed(0)
     critic = _PairCritic()
-    hist = E.train_mine(critic, sample, 400, lr=3e-3, ema_rate=ema_rate, generator=g, progress=False)
+    hist = E.train_mine(critic, sample, 400, lr=3e-3, ema_rate=ema_rate, seed=g, progress=False)
     assert hist["dv"].shape == (400,) and np.all(np.isfinite(hist["loss"]))
     x, y = sample(20000)
     with torch.no_grad():
@@ -379,20 +271,12 @@ def test_train_mine_recovers_gaussian_mi(ema_rate):
 
 
 def _var_data(c, T=8, N=2000, seed=0):
-    C = E.var_covariance([[[0.5, 0.0], [c, 0.6]]], np.eye(2), T)
+    C = G.var_covariance([[[0.5, 0.0], [c, 0.6]]], np.eye(2), T)
     g = torch.Generator().manual_seed(seed)
-    train = E.simulate_gaussian_sequences(C, N, 1, 1, generator=g)
-    test = E.simulate_gaussian_sequences(C, N, 1, 1, generator=g)
+    C32 = torch.as_tensor(C, dtype=torch.float32)
+    train = G.simulate_gaussian_sequences(C32, N, 1, 1, seed=g)
+    test = G.simulate_gaussian_sequences(C32, N, 1, 1, seed=g)
     return C, train, test, g
-
-
-def test_rate_terms_sum_to_gaussian_directed_information_and_simulation_matches():
-    C, (x, y), _, _ = _var_data(0.8, T=5, N=40000)
-    terms = E.gaussian_directed_information_rate_terms(C, 1, 1)
-    total = E.gaussian_directed_information(C, [[0], [2], [4], [6], [8]], [[1], [3], [5], [7], [9]])
-    assert terms.sum() == pytest.approx(total, abs=1e-12)
-    z = torch.stack([x[..., 0], y[..., 0]], -1).reshape(40000, -1).double().numpy()
-    assert np.abs(np.cov(z.T) - C).max() < 0.1   # sampling error ~ 3 / sqrt(40000) * scale
 
 
 @pytest.mark.parametrize("encoder", ["gru", "attention", "window"])
@@ -416,12 +300,12 @@ def test_dine_recovers_gaussian_directed_information_and_zero_without_link():
     out = {}
     for c in (0.8, 0.0):
         C, (x, y), (xt, yt), g = _var_data(c)
-        truth = E.gaussian_directed_information_rate_terms(C, 1, 1)[1:].mean()
+        truth = G.gaussian_directed_information_rate_terms(C, 1, 1)[1:].mean()
         torch.manual_seed(0)
         crit = E.DineCritic(1, 1, encoder="window", hidden=32, window=8)
-        hist = E.train_dine(crit, x, y, 300, batch_size=64, burn_in=1, generator=g, progress=False)
+        hist = E.train_dine(crit, x, y, 300, batch_size=64, burn_in=1, seed=g, progress=False)
         assert set(hist) == {"dv_xy", "dv_y", "di"} and hist["di"].shape == (300,)
-        est = E.dine_estimate(crit, xt, yt, burn_in=1, generator=g)
+        est = E.dine_estimate(crit, xt, yt, burn_in=1, seed=g)
         assert est["di"] == pytest.approx(est["dv_xy"] - est["dv_y"])
         out[c] = (est["di"], truth)
     assert out[0.8][1] > 0.25 and abs(out[0.8][0] - out[0.8][1]) < 0.08, out
@@ -447,7 +331,35 @@ def test_dine_bad_inputs():
         E.train_dine(crit, x, x, 0, progress=False)
     with pytest.raises(TypeError, match="DineCritic"):
         E.dine_estimate(torch.nn.Linear(1, 1), x, x)
-    with pytest.raises(ValueError, match="multiple"):
-        E.simulate_gaussian_sequences(np.eye(3), 2, 1, 1)
     with pytest.raises(ValueError, match="steps"):
         E.train_mine(_PairCritic(), lambda: (x[:, 0], x[:, 0]), 0, progress=False)
+
+
+def test_seed_is_the_one_random_state_argument():
+    """train_mine, train_dine and dine_estimate take `seed`: an int is reproducible, a generator is used as given."""
+    x = torch.randn(6, 4, 1, generator=torch.Generator().manual_seed(0))
+
+    def fit_and_estimate(seed):
+        torch.manual_seed(0)
+        crit = E.DineCritic(1, 1, encoder="window", hidden=4, window=2)
+        hist = E.train_dine(crit, x, x, 2, batch_size=4, seed=seed, progress=False)
+        return hist["di"], E.dine_estimate(crit, x, x, n_shuffles=2, seed=seed)
+
+    h1, e1 = fit_and_estimate(5)
+    h2, e2 = fit_and_estimate(5)
+    h3, _ = fit_and_estimate(torch.Generator().manual_seed(5))
+    assert np.array_equal(h1, h2) and e1 == e2 and np.array_equal(h1, h3)
+
+    def mine(seed):
+        torch.manual_seed(0)
+        critic = _PairCritic()
+        return E.train_mine(critic, lambda: (x[:, 0], x[:, 1]), 3, seed=seed, progress=False)["dv"]
+
+    assert np.array_equal(mine(1), mine(1))
+    crit = E.DineCritic(1, 1, encoder="window", hidden=4)
+    with pytest.raises(TypeError, match="seed"):
+        E.dine_estimate(crit, x, x, seed=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="seed"):
+        E.train_dine(crit, x, x, 1, seed=-1, progress=False)
+    with pytest.raises(TypeError, match="seed"):
+        E.train_mine(_PairCritic(), lambda: (x[:, 0], x[:, 1]), 1, seed=1.5, progress=False)

@@ -102,11 +102,11 @@ def test_reward_capacity_slack_equals_capacity_and_active_meets_constraint():
     src, w, wbar = _reward_setup()
     cap = fl.semantic_information_capacity(src)
     free = fl.semantic_information_capacity(src, reward=w, min_reward=float(wbar.min()))
-    assert abs(float(free.capacity) - float(cap.capacity)) < 1e-9 and float(free.multiplier) == 0.0
+    assert abs(float(free.capacity) - float(cap.capacity)) < 1e-9 and float(free.lam) == 0.0
     target = 0.5 * (float(free.mean_reward) + float(wbar.max()))
     res = fl.semantic_information_capacity(src, reward=w, min_reward=target)
     assert abs(float(res.mean_reward) - target) < 1e-8
-    assert float(res.capacity) < float(cap.capacity) and float(res.gap) < 1e-7 and float(res.multiplier) > 0
+    assert float(res.capacity) < float(cap.capacity) and float(res.gap) < 1e-7 and float(res.lam) > 0
     # brute force on a fine grid of the 3-prompt simplex
     g = 200
     a, b = torch.meshgrid(torch.arange(g + 1), torch.arange(g + 1), indexing="ij")
@@ -122,7 +122,7 @@ def test_reward_capacity_slack_equals_capacity_and_active_meets_constraint():
 def test_reward_capacity_at_the_top_uses_only_the_best_prompt():
     src, w, wbar = _reward_setup()
     res = fl.semantic_information_capacity(src, reward=w, min_reward=float(wbar.max()))
-    assert math.isinf(float(res.multiplier))
+    assert math.isinf(float(res.lam))
     assert float(res.input_pmf[wbar < wbar.max()].sum()) == 0.0
     assert abs(float(res.capacity)) < 1e-12               # one prompt carries no information
 

@@ -427,3 +427,50 @@ def test_gw_validation_names_the_argument():
         g.gromov_wasserstein(X, Y, init=np.full((10, 8), 1 / 40))
     with pytest.raises(ValueError, match="`coupling` must have shape"):
         g.gw_objective(X, Y, np.full((8, 10), 1 / 80))
+
+
+# --------------------------------------------------------------------------- k against the candidates left
+
+
+def _words(n=12, d=6):
+    return torch.randn(n, d, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+
+
+def test_nearest_neighbors_k_can_equal_the_candidates_left():
+    V = _words()
+    cand = [5, 6, 7, 8]                        # the query (0) is not a candidate: all 4 remain
+    ids, _ = g.nearest_neighbors(V, [0], 4, candidates=cand)
+    assert sorted(ids[0].tolist()) == cand
+    with pytest.raises(ValueError, match="`k`"):
+        g.nearest_neighbors(V, [0], 5, candidates=cand)
+    ids, _ = g.nearest_neighbors(V, [5], 3, candidates=cand)  # the query is a candidate: 3 remain
+    assert 5 not in ids[0].tolist()
+    with pytest.raises(ValueError, match="`k`"):
+        g.nearest_neighbors(V, [5], 4, candidates=cand)
+    ids, _ = g.nearest_neighbors(V, [5], 4, candidates=cand, exclude_self=False)
+    assert sorted(ids[0].tolist()) == cand
+
+
+def test_analogy_k_can_equal_the_candidates_left():
+    V = _words()
+    cand = [6, 7, 8, 9]                        # a, b, c = 0, 1, 2 are not candidates: all 4 remain
+    res = g.analogy(V, [0], [1], [2], 4, candidates=cand)
+    assert sorted(res.ids[0].tolist()) == cand
+    with pytest.raises(ValueError, match="`k`"):
+        g.analogy(V, [0], [1], [2], 5, candidates=cand)
+    res = g.analogy(V, [6], [1], [2], 3, candidates=cand)  # a is a candidate: 3 remain
+    assert 6 not in res.ids[0].tolist()
+    with pytest.raises(ValueError, match="`k`"):
+        g.analogy(V, [6], [1], [2], 4, candidates=cand)
+
+
+def test_entropic_gap_certifies_stationarity():
+    # a permuted copy at eps = 0.1 converges (about 100 steps); one step from the product
+    # coupling is far from stationary. Observed: 4e-15 against 0.08.
+    X = _words(8, 4)
+    Y = X[torch.randperm(8, generator=torch.Generator().manual_seed(1))]
+    done = g.entropic_gromov_wasserstein(X, Y, epsilon=0.1)
+    assert done.converged and 0 <= done.gap < 1e-10
+    with pytest.warns(g.GWConvergenceWarning):
+        early = g.entropic_gromov_wasserstein(X, Y, epsilon=0.1, max_iter=1)
+    assert not early.converged and early.gap > 1e-3

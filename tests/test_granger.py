@@ -162,12 +162,12 @@ def test_autocovariance_matches_statsmodels():
 
 
 def test_simulate_var_shapes_and_seeds():
-    x = granger.simulate_var(A_REF, SIGMA_REF, 50, rng=3)
+    x = granger.simulate_var(A_REF, SIGMA_REF, 50, seed=3)
     assert x.shape == (50, 2) and x.dtype == np.float64
-    np.testing.assert_array_equal(x, granger.simulate_var(A_REF, SIGMA_REF, 50, rng=3))
-    np.testing.assert_array_equal(x, granger.simulate_var(A_REF, SIGMA_REF, 50, rng=np.random.default_rng(3)))
-    assert not np.array_equal(x, granger.simulate_var(A_REF, SIGMA_REF, 50, rng=4))
-    assert granger.simulate_var(A_REF, SIGMA_REF, 50, burn_in=100, rng=3).shape == (50, 2)
+    np.testing.assert_array_equal(x, granger.simulate_var(A_REF, SIGMA_REF, 50, seed=3))
+    np.testing.assert_array_equal(x, granger.simulate_var(A_REF, SIGMA_REF, 50, seed=np.random.default_rng(3)))
+    assert not np.array_equal(x, granger.simulate_var(A_REF, SIGMA_REF, 50, seed=4))
+    assert granger.simulate_var(A_REF, SIGMA_REF, 50, burn_in=100, seed=3).shape == (50, 2)
 
 
 @pytest.mark.slow
@@ -178,7 +178,7 @@ def test_simulate_var_starts_in_the_stationary_law():
     A, Sigma = random_stationary_var(11, 2, 2, radius=0.9)
     G = granger.autocovariance(A, Sigma, 1)
     rng = np.random.default_rng(2024)
-    paths = np.stack([granger.simulate_var(A, Sigma, 2, rng=rng) for _ in range(4000)])
+    paths = np.stack([granger.simulate_var(A, Sigma, 2, seed=rng) for _ in range(4000)])
     now, before = paths[:, 1], paths[:, 0]
     for est, gamma in ((now.T @ now / 4000, G[0]), (now.T @ before / 4000, G[1])):
         se = np.sqrt((np.outer(np.diag(G[0]), np.diag(G[0])) + gamma**2) / 4000)
@@ -190,7 +190,7 @@ def test_simulate_var_starts_in_the_stationary_law():
 
 @pytest.fixture(scope="module")
 def ref_samples():
-    return granger.simulate_var(A_REF, SIGMA_REF, N_SAMPLES, rng=20251101)
+    return granger.simulate_var(A_REF, SIGMA_REF, N_SAMPLES, seed=20251101)
 
 
 def test_sample_estimates_within_standard_errors(ref_samples):
@@ -241,7 +241,7 @@ def test_confidence_interval(ref_samples):
 @pytest.mark.parametrize("intercept", [True, False])
 def test_fit_var_matches_statsmodels(p, intercept):
     A, Sigma = random_stationary_var(5, 3, 2)
-    x = granger.simulate_var(A, Sigma, 800, rng=1) + 2.0  # a non-zero mean
+    x = granger.simulate_var(A, Sigma, 800, seed=1) + 2.0  # a non-zero mean
     fit = granger.fit_var(x, p, intercept=intercept)
     sm = VAR(x).fit(p, trend="c" if intercept else "n")
     np.testing.assert_allclose(fit.A, sm.coefs, atol=1e-10)
@@ -264,7 +264,7 @@ def test_fit_var_recovers_coefficients(ref_samples):
 
 @pytest.mark.parametrize("p", [1, 2, 4])
 def test_f_test_matches_grangercausalitytests(p):
-    x = granger.simulate_var(A_REF, SIGMA_REF, 600, rng=p)
+    x = granger.simulate_var(A_REF, SIGMA_REF, 600, seed=p)
     for src, tgt in ((0, 1), (1, 0)):
         ours = granger.granger_f_test(x, src, tgt, p)
         # statsmodels: does the second column Granger-cause the first?
@@ -282,7 +282,7 @@ def test_f_test_matches_grangercausalitytests(p):
 @pytest.mark.parametrize("target, source", [((0,), (1,)), ((0, 2), (1,)), ((1,), (0, 2))])
 def test_f_test_matches_var_test_causality(target, source):
     A, Sigma = random_stationary_var(9, 3, 2)
-    x = granger.simulate_var(A, Sigma, 1_000, rng=2)
+    x = granger.simulate_var(A, Sigma, 1_000, seed=2)
     ours = granger.granger_f_test(x, source, target, 2)
     sm = VAR(x).fit(2).test_causality(list(target), list(source), kind="f")
     assert ours.f_stat == pytest.approx(sm.test_statistic, rel=1e-9)
@@ -348,7 +348,7 @@ def test_bad_shapes_and_arguments():
 
 
 def test_bad_samples():
-    x = granger.simulate_var(A_REF, SIGMA_REF, 30, rng=0)
+    x = granger.simulate_var(A_REF, SIGMA_REF, 30, seed=0)
     with pytest.raises(ValueError, match=r"shape \(n, d\)"):
         granger.fit_var(x[:, 0], 1)
     with pytest.raises(ValueError, match="too few samples"):
@@ -359,7 +359,7 @@ def test_bad_samples():
     bad[3, 1] = np.inf
     with pytest.raises(ValueError, match="finite"):
         granger.granger_causality_from_samples(bad, 0, 1, 1)
-    with pytest.raises(ValueError, match="`p` must be at least 1"):
+    with pytest.raises(ValueError, match="`lags` must be at least 1"):
         granger.transfer_entropy_from_samples(x, 0, 1, 0)
     with pytest.raises(ValueError, match="level"):
         granger.granger_confidence_interval(0.1, 100, 1, level=1.0)

@@ -108,8 +108,8 @@ def test_modern_update_decreases_energy():
 
 
 def test_ramsauer_bound_reproduces_their_numbers():
-    b1 = hf.ramsauer_capacity_bound(20, beta=1, K=3, p=0.001)
-    b2 = hf.ramsauer_capacity_bound(75, beta=1, K=1, p=0.001)
+    b1 = hf.ramsauer_capacity_bound(20, beta=1, K=3, fail_prob=0.001)
+    b2 = hf.ramsauer_capacity_bound(75, beta=1, K=1, fail_prob=0.001)
     assert b1.c == pytest.approx(3.1546, abs=1e-4) and b1.a + math.log(b1.b) > 1.27
     assert b2.c == pytest.approx(1.3718, abs=1e-4) and b2.a + math.log(b2.b) < -0.94
     assert b1.applicable and b2.applicable
@@ -155,7 +155,7 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="query"):
         hf.modern_hopfield_update(xi, torch.ones(4, dtype=torch.float64), 1.0)
     with pytest.raises(ValueError, match="p"):
-        hf.ramsauer_capacity_bound(10, p=0)
+        hf.ramsauer_capacity_bound(10, fail_prob=0)
     with pytest.raises(ValueError, match="n_patterns"):
         hf.modern_hopfield_capacity(5, [10, 5])
 

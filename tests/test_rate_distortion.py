@@ -129,10 +129,10 @@ def test_warm_start_and_classical_algorithm_agree():
     beta = np.array([0.7, 3.0, 12.0])
     fast = rd.blahut_arimoto_rd(p, d, beta, tol=1e-11)
     slow = rd.blahut_arimoto_rd(p, d, beta, tol=1e-11, accelerate=False, max_iter=200_000)
-    assert slow.converged.all() and fast.iterations.sum() <= slow.iterations.sum()
+    assert slow.converged.all() and fast.n_iter.sum() <= slow.n_iter.sum()
     np.testing.assert_allclose(fast.rate + beta * fast.distortion, slow.rate + beta * slow.distortion, atol=2e-11)
     warm = rd.blahut_arimoto_tilted(p, -beta[:, None, None] * d, q0=fast.q, tol=1e-11)
-    assert warm.iterations.max() <= 3
+    assert warm.n_iter.max() <= 3
 
 
 def test_underflowing_normaliser_falls_back_to_log_sum_exp(monkeypatch):
@@ -283,7 +283,7 @@ def test_numpy_outputs_are_float64_arrays():
     assert res.rate.shape == (1,) and res.rate.dtype == np.float64 and res.q.shape == (1, 2)
     assert res.channels is None
     cap = rd.channel_capacity([[0.9, 0.1], [0.1, 0.9]])
-    assert isinstance(cap.capacity, np.float64) and isinstance(cap.iterations, int) and cap.converged is True
+    assert isinstance(cap.capacity, np.float64) and isinstance(cap.n_iter, int) and cap.converged is True
 
 
 # --- closed-form helpers --------------------------------------------------------------------
@@ -395,7 +395,7 @@ def test_convergence_warning_when_the_cap_is_hit():
     p, d = random_problem(0, m=6)
     with pytest.warns(rd.ConvergenceWarning, match="max_iter=3"):
         res = rd.blahut_arimoto_rd(p, d, [0.5, 5.0], max_iter=3)
-    assert not res.converged.any() and (res.iterations == 3).all()
+    assert not res.converged.any() and (res.n_iter == 3).all()
     assert np.isfinite(res.rate).all() and (res.gap > 0).all()
     with pytest.warns(rd.ConvergenceWarning, match="1 of 1 channels"):
         cap = rd.channel_capacity([[0.9, 0.1, 0.0], [0.2, 0.3, 0.5]], max_iter=2)
@@ -434,7 +434,7 @@ def test_rate_distortion_agrees_with_dit(seed):
     classical = rd.blahut_arimoto_rd(p, d, beta, tol=1e-9, accelerate=False, max_iter=100_000)
     for i, b in enumerate(beta):
         # dit's beta multiplies d in exp2(-beta d): beta_dit = beta / log 2.
-        n = int(classical.iterations[i])
+        n = int(classical.n_iter[i])
         result, joint = blahut_arimoto(p, b / LOG2, distortion=_RunExactly(d), max_iters=n, restarts=1)
         rate, distortion = result.rate * LOG2, float((joint * d).sum())
         # Same algorithm from the same start for the same number of updates: the same point.

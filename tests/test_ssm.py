@@ -125,7 +125,7 @@ def test_monte_carlo_loss_is_unbiased(tiny_md):
     x0 = torch.tensor([[0, 1, 2]])
     g = torch.Generator().manual_seed(0)
     with torch.no_grad():
-        draws = ssm.diffusion_loss(tiny_md, x0.expand(40_000, -1), generator=g, t_min=1e-12) * 3
+        draws = ssm.diffusion_loss(tiny_md, x0.expand(40_000, -1), seed=g, t_min=1e-12) * 3
         exact = float(ssm.diffusion_loss_exact(tiny_md, x0)[0])
     se = float(draws.std()) / math.sqrt(len(draws))
     assert abs(float(draws.mean()) - exact) < 4 * se

@@ -137,10 +137,6 @@ def module_page(module: str, where: dict[tuple[str, str], list[str]]) -> str:
         lines += [f"**Used in:** {links}.", ""]
     lines += ["```{eval-rst}", f".. automodule:: semlib.{module}", "   :no-members:", "```", ""]
     for name in names:
-        home = getattr(getattr(mod, name), "__module__", f"semlib.{module}")
-        if home != f"semlib.{module}" and home.startswith("semlib.") and home[7:] in MODULES:
-            lines += [f"**{name}**: re-exported from {{doc}}`semlib.{home[7:]} <{home[7:]}>`, documented there.", ""]
-            continue
         lines += ["```{eval-rst}", _directive(module, name), "```", ""]
         uses = where.get((module, name), [])
         if uses:
