@@ -39,8 +39,13 @@ def fingerprint(root: Path = ROOT, environ: dict | None = None) -> str:
     digest = hashlib.sha256()
     for name in DEPENDENCIES:
         path = root / name
-        files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts) \
-            if path.is_dir() else [path] if path.is_file() else []
+        files = (
+            sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            if path.is_dir()
+            else [path]
+            if path.is_file()
+            else []
+        )
         for file in files:
             digest.update(file.relative_to(root).as_posix().encode() + b"\0")
             digest.update(hashlib.sha256(file.read_bytes()).digest())

@@ -28,7 +28,7 @@ def _es5_dir() -> Path:
         raise ExtensionError(
             "MathJax files not found: install the pinned `django-static-mathjax` (it is in requirements/lock.txt)"
         )
-    es5 = Path(list(spec.submodule_search_locations)[0]) / "static" / "mathjax" / "es5"
+    es5 = Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5"
     if not (es5 / COMPONENT).exists():
         raise ExtensionError(f"MathJax component {COMPONENT} not found under {es5}")
     return es5

@@ -17,15 +17,16 @@ import platform
 import sys
 import time
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 if __package__ in (None, ""):  # `python benchmarks/run.py`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from semlib import info  # noqa: E402
-from semlib import rate_distortion as rd  # noqa: E402
+from semlib import info
+from semlib import rate_distortion as rd
 
 LOG2 = math.log(2)
 
@@ -44,7 +45,7 @@ ROWS: list[dict[str, Any]] = []
 
 
 def report(case: str, semlib_s: float, peer_s: float, disagreement: float, what: str) -> None:
-    ROWS.append(dict(case=case, semlib=semlib_s, peer=peer_s, disagreement=disagreement, what=what))
+    ROWS.append({"case": case, "semlib": semlib_s, "peer": peer_s, "disagreement": disagreement, "what": what})
     print(
         f"  -> {case}: semlib {semlib_s:.4g} s, peer {peer_s:.4g} s | peer/semlib = {peer_s / semlib_s:.3g}x "
         f"(semlib is that many times faster) | semlib/peer = {semlib_s / peer_s:.3g} | "
@@ -94,10 +95,14 @@ def rate_distortion_case() -> None:
     t_cls, cls = best_of(lambda: rd.blahut_arimoto_rd(p, d, beta, tol=1e-6, accelerate=False, max_iter=100_000), 2)
     assert bool(acc.converged.all()) and bool(cls.converged.all())
     print(f"  reference: semlib, gap <= 1e-12 (max gap {ref.gap.max():.1e}); errors below are against it, in nats")
-    print(f"  semlib accelerated, gap <= 1e-6: {t_acc:.3f} s, {int(acc.n_iter.sum())} iterations in all; "
-          "excess of R + beta*D %.1e, max |dR| %.1e" % errors(acc.rate, acc.distortion))
-    print(f"  semlib classical,   gap <= 1e-6: {t_cls:.3f} s, {int(cls.n_iter.sum())} iterations in all; "
-          "excess %.1e, max |dR| %.1e" % errors(cls.rate, cls.distortion))
+    print(
+        f"  semlib accelerated, gap <= 1e-6: {t_acc:.3f} s, {int(acc.n_iter.sum())} iterations in all; "
+        "excess of R + beta*D %.1e, max |dR| %.1e" % errors(acc.rate, acc.distortion)
+    )
+    print(
+        f"  semlib classical,   gap <= 1e-6: {t_cls:.3f} s, {int(cls.n_iter.sum())} iterations in all; "
+        "excess %.1e, max |dR| %.1e" % errors(cls.rate, cls.distortion)
+    )
 
     def dit_curve(iterations: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
         rates, dists, joints = np.empty(len(beta)), np.empty(len(beta)), []
@@ -114,9 +119,11 @@ def rate_distortion_case() -> None:
         """dit's rate formula sum q log2(q / (q_x q_y)) gives inf when q_x q_y underflows; recompute those."""
         bad = ~np.isfinite(rates)
         if bad.any():
-            print(f"  ({label}: dit returned R = inf at {int(bad.sum())} slopes, beta = "
-                  f"{', '.join(f'{b:.3g}' for b in beta[bad])}, from underflow of q_x q_y in its rate formula; "
-                  "R recomputed from its joint pmf with semlib.info.mutual_information)")
+            print(
+                f"  ({label}: dit returned R = inf at {int(bad.sum())} slopes, beta = "
+                f"{', '.join(f'{b:.3g}' for b in beta[bad])}, from underflow of q_x q_y in its rate formula; "
+                "R recomputed from its joint pmf with semlib.info.mutual_information)"
+            )
             rates = rates.copy()
             for i in np.flatnonzero(bad):
                 rates[i] = float(info.mutual_information(joints[i] / joints[i].sum(), 0, 1))
@@ -125,18 +132,27 @@ def rate_distortion_case() -> None:
     t_dit, (r_dit, d_dit, j_dit) = best_of(lambda: dit_curve(cls.n_iter), 1)
     r_dit = repair(r_dit, j_dit, "same iterations")
     same = max(float(np.max(np.abs(r_dit - cls.rate))), float(np.max(np.abs(d_dit - cls.distortion))))
-    print(f"  dit, the classical updates for the same iteration counts: {t_dit:.2f} s; "
-          "excess %.1e, max |dR| %.1e; differs from semlib classical by %.1e" % (*errors(r_dit, d_dit), same))
+    print(
+        f"  dit, the classical updates for the same iteration counts: {t_dit:.2f} s; "
+        "excess %.1e, max |dR| %.1e; differs from semlib classical by %.1e" % (*errors(r_dit, d_dit), same)
+    )
     t_own, (r_own, d_own, j_own) = best_of(lambda: dit_curve(None), 1)
     r_own = repair(r_own, j_own, "as shipped")
-    print(f"  dit as shipped (own stopping rule, max_iters=100, restarts=1): {t_own:.2f} s; "
-          "excess %.1e, max |dR| %.1e  <- not 1e-6 accurate" % errors(r_own, d_own))
+    print(
+        f"  dit as shipped (own stopping rule, max_iters=100, restarts=1): {t_own:.2f} s; "
+        "excess %.1e, max |dR| %.1e  <- not 1e-6 accurate" % errors(r_own, d_own)
+    )
 
     worst = max(errors(acc.rate, acc.distortion)[0], errors(r_dit, d_dit)[0])
     lagrangian_diff = float(np.max(np.abs(acc.rate + beta * acc.distortion - r_dit - beta * d_dit)))
-    report("R(D), equal certified accuracy (gap <= 1e-6)", t_acc, t_dit, lagrangian_diff,
-           f"max |(R + beta D)_semlib - (R + beta D)_dit|, nats; each point at most {worst:.1e} above the "
-           f"true curve; max |R_semlib - R_dit| at equal beta {float(np.max(np.abs(acc.rate - r_dit))):.1e}")
+    report(
+        "R(D), equal certified accuracy (gap <= 1e-6)",
+        t_acc,
+        t_dit,
+        lagrangian_diff,
+        f"max |(R + beta D)_semlib - (R + beta D)_dit|, nats; each point at most {worst:.1e} above the "
+        f"true curve; max |R_semlib - R_dit| at equal beta {float(np.max(np.abs(acc.rate - r_dit))):.1e}",
+    )
     report("R(D), same classical algorithm and iterations", t_cls, t_dit, same, "max |dR|, |dD| vs dit, nats")
 
 
@@ -155,18 +171,24 @@ def capacity_case() -> None:
     assert bool(ref.converged.all())
     tol = 1e-9
     t_sem, sem = best_of(lambda: rd.channel_capacity(W, tol=tol), 3)
-    t_one, one = best_of(lambda: [rd.channel_capacity(w, tol=tol).capacity for w in W], 1)
+    t_one, _one = best_of(lambda: [rd.channel_capacity(w, tol=tol).capacity for w in W], 1)
     err_sem = float(np.max(np.abs(sem.capacity - ref.capacity)))
-    print(f"  reference: semlib, gap <= 1e-13. semlib batched, gap <= {tol:g} nats: {t_sem:.3f} s, "
-          f"error {err_sem:.1e} nats; one channel at a time: {t_one:.3f} s")
+    print(
+        f"  reference: semlib, gap <= 1e-13. semlib batched, gap <= {tol:g} nats: {t_sem:.3f} s, "
+        f"error {err_sem:.1e} nats; one channel at a time: {t_one:.3f} s"
+    )
     atol = 1e-10  # bits; dit stops when successive lower bounds differ by less than atol
     t_dit, caps = best_of(lambda: [dit_capacity(w, rtol=0, atol=atol)[0] for w in W], 2)
     caps = np.array(caps) * LOG2
     err_dit = float(np.max(np.abs(caps - ref.capacity)))
     print(f"  dit channel_capacity(rtol=0, atol={atol:g} bits): {t_dit:.3f} s, error {err_dit:.1e} nats")
-    report("capacity, semlib certified 1e-9 vs dit atol 1e-10", t_sem, t_dit,
-           float(np.max(np.abs(sem.capacity - caps))),
-           f"max |C_semlib - C_dit|, nats; errors vs reference: semlib {err_sem:.1e}, dit {err_dit:.1e}")
+    report(
+        "capacity, semlib certified 1e-9 vs dit atol 1e-10",
+        t_sem,
+        t_dit,
+        float(np.max(np.abs(sem.capacity - caps))),
+        f"max |C_semlib - C_dit|, nats; errors vs reference: semlib {err_sem:.1e}, dit {err_dit:.1e}",
+    )
 
 
 # --- 3. entropy and mutual information of a big joint pmf ------------------------------------
@@ -188,8 +210,13 @@ def information_case() -> None:
     print(f"  building dit's Distribution from the array (not timed below): {t_build:.3f} s")
     report("entropy H(X_0..X_15)", t_h, t_h_dit, abs(float(h) - h_dit * LOG2), "nats")
     report("mutual information I(X_0..7; X_8..15)", t_mi, t_mi_dit, abs(float(mi) - mi_dit * LOG2), "nats")
-    report("entropy + MI, dit's time including building its Distribution", t_h + t_mi, t_build + t_h_dit + t_mi_dit,
-           max(abs(float(h) - h_dit * LOG2), abs(float(mi) - mi_dit * LOG2)), "nats")
+    report(
+        "entropy + MI, dit's time including building its Distribution",
+        t_h + t_mi,
+        t_build + t_h_dit + t_mi_dit,
+        max(abs(float(h) - h_dit * LOG2), abs(float(mi) - mi_dit * LOG2)),
+        "nats",
+    )
 
 
 def main() -> None:
@@ -197,22 +224,28 @@ def main() -> None:
     import dit
 
     start = time.perf_counter()
-    print(f"semlib benchmarks: Python {platform.python_version()}, numpy {np.__version__}, dit {dit.__version__}, "
-          f"{os.cpu_count()} CPUs, float64 on the CPU")
+    print(
+        f"semlib benchmarks: Python {platform.python_version()}, numpy {np.__version__}, dit {dit.__version__}, "
+        f"{os.cpu_count()} CPUs, float64 on the CPU"
+    )
     rate_distortion_case()
     capacity_case()
     information_case()
-    from benchmarks.gw import gw_case                   # semlib.geometry vs POT
-    from benchmarks.projection import projection_case   # semlib.projection vs scikit-learn
+    from benchmarks.gw import gw_case  # semlib.geometry vs POT
+    from benchmarks.projection import projection_case  # semlib.projection vs scikit-learn
 
     gw_case()
     projection_case()
-    print("\nSummary (peer = dit, POT or scikit-learn, as named in each case; peer/semlib > 1 means semlib "
-          "is faster; semlib/peer is its inverse)")
+    print(
+        "\nSummary (peer = dit, POT or scikit-learn, as named in each case; peer/semlib > 1 means semlib "
+        "is faster; semlib/peer is its inverse)"
+    )
     print(f"{'case':<62} {'semlib s':>10} {'peer s':>10} {'peer/semlib':>12} {'semlib/peer':>12} {'disagree':>9}")
     for row in ROWS:
-        print(f"{row['case']:<62} {row['semlib']:>10.4g} {row['peer']:>10.4g} {row['peer'] / row['semlib']:>12.3g} "
-              f"{row['semlib'] / row['peer']:>12.3g} {row['disagreement']:>9.1e}")
+        print(
+            f"{row['case']:<62} {row['semlib']:>10.4g} {row['peer']:>10.4g} {row['peer'] / row['semlib']:>12.3g} "
+            f"{row['semlib'] / row['peer']:>12.3g} {row['disagreement']:>9.1e}"
+        )
     print(f"\ntotal run time {time.perf_counter() - start:.0f} s")
 
 

@@ -9,7 +9,8 @@ checks the type's module), so a numpy input never becomes a tensor by accident.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

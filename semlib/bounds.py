@@ -66,8 +66,6 @@ def _check_logits_targets(logits: Any, targets: Any) -> tuple[torch.Tensor, torc
     return logits.double(), targets.to(logits.device)
 
 
-
-
 def _check_open_unit(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"`{name}` must be a number, got {type(value).__name__}")
@@ -187,8 +185,9 @@ def mcdiarmid_term(M: int, delta: float, B: float = 1.0) -> float:
     return 3.0 * B * math.sqrt(math.log(2.0 / delta) / (2.0 * M))
 
 
-def rademacher_finite(values: torch.Tensor, n_draws: int = 2000, *,
-                      seed: int | torch.Generator | None = 0) -> tuple[float, float]:
+def rademacher_finite(
+    values: torch.Tensor, n_draws: int = 2000, *, seed: int | torch.Generator | None = 0
+) -> tuple[float, float]:
     r"""Monte-Carlo empirical Rademacher complexity of a finite class (the form of Eq. (73)).
 
     .. math:: \hat{\mathfrak R} = \mathbb E_\sigma\Big[\max_{k}\frac1M\sum_{m=1}^M\sigma_m\,v_{km}\Big]
@@ -233,8 +232,14 @@ def massart_bound(values: torch.Tensor) -> float:
     return float(values.double().norm(dim=1).max() * math.sqrt(2 * math.log(K)) / M) if K > 1 else 0.0
 
 
-def rademacher_linear(features: torch.Tensor, radius: float, n_outputs: int = 1, *, n_draws: int = 0,
-                      seed: int | torch.Generator | None = 0) -> tuple[float, float | None]:
+def rademacher_linear(
+    features: torch.Tensor,
+    radius: float,
+    n_outputs: int = 1,
+    *,
+    n_draws: int = 0,
+    seed: int | torch.Generator | None = 0,
+) -> tuple[float, float | None]:
     r"""Rademacher complexity of the norm-bounded linear read-out :math:`\{\phi\mapsto\mathbf W\phi:\|\mathbf W\|_F\le\Lambda\}`.
 
     With one sign per sample and output, as in the vector contraction inequality,
@@ -268,12 +273,12 @@ def rademacher_linear(features: torch.Tensor, radius: float, n_outputs: int = 1,
     n_draws = _check_int(n_draws, "n_draws", 0)
     phi = features.double()
     M = phi.shape[0]
-    closed = float(radius * torch.sqrt(n_outputs * (phi ** 2).sum()) / M)
+    closed = float(radius * torch.sqrt(n_outputs * (phi**2).sum()) / M)
     mc = None
     if n_draws > 0:
         g = torch_generator(seed)
         tot = 0.0
-        chunk = max(1, 2 ** 22 // (M * n_outputs))
+        chunk = max(1, 2**22 // (M * n_outputs))
         done = 0
         while done < n_draws:
             b = min(chunk, n_draws - done)
@@ -336,8 +341,15 @@ class CorrectedBound:
     gamma: float
 
 
-def corrected_bound(features: torch.Tensor, W: torch.Tensor, targets: torch.Tensor, *, radius: float,
-                    gamma: float = 0.01, delta: float = 0.05) -> CorrectedBound:
+def corrected_bound(
+    features: torch.Tensor,
+    W: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    radius: float,
+    gamma: float = 0.01,
+    delta: float = 0.05,
+) -> CorrectedBound:
     r"""A valid bound on the test cross-entropy of the smoothed read-out :math:`q_\gamma(\mathbf W\phi)`.
 
     For the class :math:`\mathcal F = \{\phi\mapsto\mathbf W\phi : \|\mathbf W\|_F\le\Lambda\}` on fixed

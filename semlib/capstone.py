@@ -34,7 +34,8 @@ Introduced in the chapter *Capstone* (``ch-capstone``, ``06_conclusions/capstone
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import torch
 from tqdm.auto import tqdm
@@ -97,8 +98,15 @@ def _check_prior(prior: Any, m: int, device: torch.device) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- generation
 @torch.no_grad()
-def sample_continuations(model: TinyGPT, prompts: torch.Tensor, source: torch.Tensor, length: int, *,
-                         temperature: float = 1.0, seed: int | torch.Generator | None = 0) -> torch.Tensor:
+def sample_continuations(
+    model: TinyGPT,
+    prompts: torch.Tensor,
+    source: torch.Tensor,
+    length: int,
+    *,
+    temperature: float = 1.0,
+    seed: int | torch.Generator | None = 0,
+) -> torch.Tensor:
     r"""Draw a continuation of ``length`` tokens after prompt ``prompts[source[b]]`` for every ``b``.
 
     Token :math:`u_t` is drawn from :math:`\operatorname{softmax}(\mathbf z_t/\tau)` with the
@@ -128,8 +136,12 @@ def sample_continuations(model: TinyGPT, prompts: torch.Tensor, source: torch.Te
     length = _check_int(length, "length", 1)
     if prompts.shape[1] + length > model.T:
         raise ValueError(f"prompt length {prompts.shape[1]} + `length` {length} exceeds the context T = {model.T}")
-    if not (isinstance(temperature, (int, float)) and not isinstance(temperature, bool)
-            and temperature > 0 and math.isfinite(temperature)):
+    if not (
+        isinstance(temperature, (int, float))
+        and not isinstance(temperature, bool)
+        and temperature > 0
+        and math.isfinite(temperature)
+    ):
         raise ValueError(f"`temperature` must be a positive number, got {temperature!r}")
     dev, _ = _device_dtype(model)
     g = torch_generator(seed, "cpu")
@@ -141,7 +153,7 @@ def sample_continuations(model: TinyGPT, prompts: torch.Tensor, source: torch.Te
         nxt = torch.multinomial(probs, 1, generator=g).to(dev)
         ids = torch.cat([ids, nxt], 1)
     model.train(was_training)
-    return ids[:, prompts.shape[1]:]
+    return ids[:, prompts.shape[1] :]
 
 
 # --------------------------------------------------------------------------- the flow
@@ -177,11 +189,19 @@ def _next_logprobs(model: TinyGPT, prompt: torch.Tensor, gens: torch.Tensor) -> 
     """log P(. | prompt, u_<t) for t = 1..L: (B, L, V), float64."""
     n, L = prompt.shape[0], gens.shape[1]
     x = torch.cat([prompt[None].expand(gens.shape[0], n), gens[:, :-1]], 1)
-    return torch.log_softmax(model(x)[:, n - 1: n - 1 + L].double(), -1)
+    return torch.log_softmax(model(x)[:, n - 1 : n - 1 + L].double(), -1)
 
 
-def prompt_flow(model: TinyGPT, prompts: torch.Tensor, source: torch.Tensor, gens: torch.Tensor,
-                prior: Any = None, *, batch_size: int = 64, progress: bool = False) -> PromptFlow:
+def prompt_flow(
+    model: TinyGPT,
+    prompts: torch.Tensor,
+    source: torch.Tensor,
+    gens: torch.Tensor,
+    prior: Any = None,
+    *,
+    batch_size: int = 64,
+    progress: bool = False,
+) -> PromptFlow:
     r"""Semantic information flow (Definition 8, Eq. 22) of a TinyGPT along given generations.
 
     For each generation ``gens[b]`` from prompt ``s = source[b]``, runs the model after
@@ -237,24 +257,24 @@ def prompt_flow(model: TinyGPT, prompts: torch.Tensor, source: torch.Tensor, gen
     model.eval()
     out: dict[str, list[torch.Tensor]] = {"inc": [], "drift": [], "post": [], "cond": []}
     for start in tqdm(range(0, gens.shape[0], batch_size), disable=not progress, desc="flow", leave=False):
-        u = gens[start:start + batch_size]
-        s = source[start:start + batch_size]
-        lp = torch.stack([_next_logprobs(model, prompts[k], u) for k in range(m)])      # (m, c, L, V)
-        tok = lp.gather(-1, u[None, :, :, None].expand(m, -1, -1, 1))[..., 0]           # (m, c, L)
+        u = gens[start : start + batch_size]
+        s = source[start : start + batch_size]
+        lp = torch.stack([_next_logprobs(model, prompts[k], u) for k in range(m)])  # (m, c, L, V)
+        tok = lp.gather(-1, u[None, :, :, None].expand(m, -1, -1, 1))[..., 0]  # (m, c, L)
         joint = log_prior[:, None, None] + torch.cat(
-            [torch.zeros_like(tok[:, :, :1]), tok.cumsum(-1)], -1)                       # (m, c, L+1)
-        log_post = joint - torch.logsumexp(joint, 0, keepdim=True)                      # log P(s'|u_<t)
-        mix = torch.logsumexp(log_post[:, :, :-1, None] + lp, 0)                        # (c, L, V)
+            [torch.zeros_like(tok[:, :, :1]), tok.cumsum(-1)], -1
+        )  # (m, c, L+1)
+        log_post = joint - torch.logsumexp(joint, 0, keepdim=True)  # log P(s'|u_<t)
+        mix = torch.logsumexp(log_post[:, :, :-1, None] + lp, 0)  # (c, L, V)
         rows = torch.arange(u.shape[0], device=dev)
-        cond = lp[s, rows]                                                              # (c, L, V)
-        cond_tok = tok[s, rows]                                                         # (c, L)
+        cond = lp[s, rows]  # (c, L, V)
+        cond_tok = tok[s, rows]  # (c, L)
         out["inc"].append(cond_tok - mix.gather(-1, u[..., None])[..., 0])
         out["drift"].append((cond.exp() * (cond - mix)).sum(-1).clamp_min(0.0))
         out["post"].append(log_post.permute(1, 2, 0))
         out["cond"].append(cond_tok)
     model.train(was_training)
-    return PromptFlow(torch.cat(out["inc"]), torch.cat(out["drift"]), torch.cat(out["post"]),
-                      torch.cat(out["cond"]))
+    return PromptFlow(torch.cat(out["inc"]), torch.cat(out["drift"]), torch.cat(out["post"]), torch.cat(out["cond"]))
 
 
 @torch.no_grad()
@@ -284,7 +304,7 @@ def continuation_joint(model: TinyGPT, prompts: torch.Tensor, length: int, prior
     V = model.vocab
     was_training = model.training
     model.eval()
-    first = torch.log_softmax(model(prompts)[:, -1].double(), -1)                    # (m, V)
+    first = torch.log_softmax(model(prompts)[:, -1].double(), -1)  # (m, V)
     out = log_prior[:, None] + first
     if length == 2:
         second = torch.empty(m, V, V, dtype=torch.float64, device=dev)
@@ -298,10 +318,18 @@ def continuation_joint(model: TinyGPT, prompts: torch.Tensor, length: int, prior
 
 
 # --------------------------------------------------------------------------- training with checkpoints
-def train_with_checkpoints(model: TinyGPT, ids: torch.Tensor, *, steps: int = 300, batch_size: int = 64,
-                           lr: float = 3e-3, seed: int | torch.Generator | None = 0, checkpoints: Sequence[int] = (),
-                           callback: Callable[[int, TinyGPT], Any] | None = None,
-                           progress: bool = True) -> tuple[list[float], dict[int, Any]]:
+def train_with_checkpoints(
+    model: TinyGPT,
+    ids: torch.Tensor,
+    *,
+    steps: int = 300,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    seed: int | torch.Generator | None = 0,
+    checkpoints: Sequence[int] = (),
+    callback: Callable[[int, TinyGPT], Any] | None = None,
+    progress: bool = True,
+) -> tuple[list[float], dict[int, Any]]:
     r""":func:`semlib.tvvar.train_gpt` with ``callback(step, model)`` after the chosen steps.
 
     The same seeded minibatches and one Adam optimiser throughout, so the losses are those of
@@ -332,7 +360,7 @@ def train_with_checkpoints(model: TinyGPT, ids: torch.Tensor, *, steps: int = 30
     records: dict[int, Any] = {}
 
     def record(step: int) -> None:
-        if step not in marks or callback is None:     # callback is set whenever marks are (checked above)
+        if step not in marks or callback is None:  # callback is set whenever marks are (checked above)
             return
         model.eval()
         with torch.no_grad():
@@ -340,6 +368,7 @@ def train_with_checkpoints(model: TinyGPT, ids: torch.Tensor, *, steps: int = 30
         model.train()
 
     record(0)
-    losses = train_gpt(model, ids, steps=steps, batch_size=batch_size, lr=lr, seed=seed,
-                       progress=progress, after_step=record)
+    losses = train_gpt(
+        model, ids, steps=steps, batch_size=batch_size, lr=lr, seed=seed, progress=progress, after_step=record
+    )
     return losses, records

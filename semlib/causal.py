@@ -58,15 +58,16 @@ References
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence, Union
+from typing import Any
 
 import numpy as np
 
 from . import _backend as B
 from . import granger as _granger
-from .gaussian import gaussian_directed_information, var_covariance
 from ._backend import check_int as _check_int
+from .gaussian import gaussian_directed_information, var_covariance
 
 __all__ = [
     "Mechanism",
@@ -76,7 +77,7 @@ __all__ = [
     "StructuralVAR",
 ]
 
-Function = Union[Callable[..., Any], Any]
+Function = Callable[..., Any] | Any
 
 _PMF_TOL = 1e-9
 
@@ -262,7 +263,7 @@ class DiscreteSCM:
             if state.get(v) == 2:
                 return
             if state.get(v) == 1:
-                cycle = " -> ".join(path[path.index(v):] + (v,))
+                cycle = " -> ".join(path[path.index(v) :] + (v,))
                 raise ValueError(f"`mechanisms` define a cyclic graph: {cycle}")
             state[v] = 1
             for p in self._mechanisms[v].parents:
@@ -382,7 +383,7 @@ class DiscreteSCM:
         variables = self.variables if variables is None else self._names(variables, "variables")
         return self._histogram(self._values, self._pu, variables)
 
-    def do(self, intervention: Mapping[str, int]) -> "DiscreteSCM":
+    def do(self, intervention: Mapping[str, int]) -> DiscreteSCM:
         r"""The submodel :math:`M_x`: the assignments of the intervened variables become constants.
 
         Parameters
@@ -672,7 +673,7 @@ class StructuralVAR:
         names: Sequence[str] | None = None,
     ) -> None:
         A = _as_matrix_stack(A, "A")
-        p, d, _ = A.shape
+        _p, d, _ = A.shape
         if B.is_torch(noise_var):
             raise TypeError("`noise_var` must be a numpy array (semlib.causal is numpy only)")
         s2 = np.asarray(noise_var, dtype=np.float64)

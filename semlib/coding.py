@@ -65,6 +65,7 @@ Method = Literal["kt", "witten-bell"]
 
 # ----------------------------------------------------------------------------- validation
 
+
 def _as_symbols(symbols: Any, alphabet_size: int | None = None, name: str = "symbols") -> np.ndarray:
     arr = np.asarray(symbols)
     if arr.ndim != 1:
@@ -99,7 +100,7 @@ def _check_beta(beta: Any) -> Fraction:
         raise ValueError(f"`beta` must be a positive finite number, got {beta!r}")
     if isinstance(beta, np.integer):
         exact = Fraction(int(beta))
-    elif isinstance(beta, np.floating):   # exact; Fraction() itself rejects float32/float16 (not float subclasses)
+    elif isinstance(beta, np.floating):  # exact; Fraction() itself rejects float32/float16 (not float subclasses)
         exact = Fraction(*beta.as_integer_ratio())
     else:
         exact = Fraction(beta)
@@ -120,6 +121,7 @@ def _check_method(method: Any) -> str:
 
 
 # ----------------------------------------------------------------------------- ideal lengths
+
 
 def ideal_code_length(probs: Any) -> float:
     r"""Ideal code length :math:`\sum_t -\log_2 q_t(x_t)` in bits.
@@ -185,6 +187,7 @@ def quantize(probs: Any, total_bits: int = 16) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- models
+
 
 @runtime_checkable
 class SequentialModel(Protocol):
@@ -281,26 +284,32 @@ class AdaptiveContextModel:
         when they cannot be exact integers (see above); an int in 1..40.
     """
 
-    def __init__(self, alphabet_size: int, order: int, method: Method = "kt", beta: float = 0.5,
-                 total_bits: int = 24) -> None:
+    def __init__(
+        self, alphabet_size: int, order: int, method: Method = "kt", beta: float = 0.5, total_bits: int = 24
+    ) -> None:
         self.V = _check_alphabet(alphabet_size)
         self.k = _check_order(order)
         self.method = _check_method(method)
         self.beta = _check_beta(beta)
-        if isinstance(total_bits, bool) or not isinstance(total_bits, (int, np.integer)) \
-                or not 1 <= total_bits <= 40 or (1 << int(total_bits)) < self.V:
-            raise ValueError(f"`total_bits` must be an int in 1..40 with 2**total_bits >= alphabet_size, "
-                             f"got {total_bits!r}")
+        if (
+            isinstance(total_bits, bool)
+            or not isinstance(total_bits, (int, np.integer))
+            or not 1 <= total_bits <= 40
+            or (1 << int(total_bits)) < self.V
+        ):
+            raise ValueError(
+                f"`total_bits` must be an int in 1..40 with 2**total_bits >= alphabet_size, got {total_bits!r}"
+            )
         self.total_bits = int(total_bits)
         self.reset()
 
     def reset(self) -> None:
-        self.history: list[int] = [self.V] * self.k          # start markers
+        self.history: list[int] = [self.V] * self.k  # start markers
         orders = range(self.k + 1) if self.method == "witten-bell" else [self.k]
         self.counts: dict[int, dict[tuple[int, ...], np.ndarray]] = {j: {} for j in orders}
 
     def _ctx(self, j: int) -> tuple[int, ...]:
-        return tuple(self.history[len(self.history) - j:]) if j else ()
+        return tuple(self.history[len(self.history) - j :]) if j else ()
 
     def probabilities(self) -> np.ndarray:
         """The predictive distribution of the next symbol (float64, shape (V,))."""
@@ -325,7 +334,7 @@ class AdaptiveContextModel:
             n = self.counts[self.k].get(self._ctx(self.k))
             r, s = self.beta.numerator, self.beta.denominator
             n_c = 0 if n is None else int(n.sum())
-            if s * n_c + self.V * r <= _KT_EXACT_MAX_TOTAL:     # Python ints: no overflow
+            if s * n_c + self.V * r <= _KT_EXACT_MAX_TOTAL:  # Python ints: no overflow
                 if n is None:
                     return np.full(self.V, r, dtype=np.int64)
                 return s * n + r
@@ -347,6 +356,7 @@ class AdaptiveContextModel:
 
 
 # ----------------------------------------------------------------------------- arithmetic coder
+
 
 @dataclass(frozen=True)
 class Codeword:
@@ -421,8 +431,9 @@ def arithmetic_encode(symbols: Sequence[int] | np.ndarray, model: Any, *, precis
         if total > quarter:
             raise ValueError(f"frequency total {total} exceeds 2**(precision-2); raise `precision`")
         if a >= len(f):
-            raise ValueError(f"`symbols` has the symbol {a} at position {t}, outside the model's alphabet "
-                             f"0..{len(f) - 1}")
+            raise ValueError(
+                f"`symbols` has the symbol {a} at position {t}, outside the model's alphabet 0..{len(f) - 1}"
+            )
         fa = int(f[a])
         if fa < 1:
             raise ValueError("every frequency must be >= 1 (symbol of frequency 0)")
@@ -559,6 +570,7 @@ def arithmetic_code_bound(q_hat: Any, totals: Any, *, precision: int = 48) -> fl
 
 # ----------------------------------------------------------------------------- vectorised models
 
+
 def context_ids(symbols: Any, order: int, alphabet_size: int) -> list[np.ndarray]:
     r"""Dense ids of the contexts :math:`x_{t-j:t-1}` for :math:`j = 0, \dots, k`.
 
@@ -609,8 +621,9 @@ def _cumsum_before(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
-def adaptive_code_lengths(symbols: Any, order: int, alphabet_size: int, *, method: Method = "kt",
-                          beta: float = 0.5, all_orders: bool = False) -> np.ndarray:
+def adaptive_code_lengths(
+    symbols: Any, order: int, alphabet_size: int, *, method: Method = "kt", beta: float = 0.5, all_orders: bool = False
+) -> np.ndarray:
     r"""Per-symbol code lengths :math:`-\log_2 q_t(x_t)` of the adaptive context model, vectorised.
 
     The same probabilities as :class:`AdaptiveContextModel` (counts of
@@ -647,7 +660,7 @@ def adaptive_code_lengths(symbols: Any, order: int, alphabet_size: int, *, metho
     ids = context_ids(x, k, V)
     rows = []
     if method == "kt":
-        for j in (range(k + 1) if all_orders else [k]):
+        for j in range(k + 1) if all_orders else [k]:
             n_c = _count_before(ids[j])
             n_ca = _count_before(ids[j] * V + x)
             rows.append(-np.log2((n_ca + beta) / (n_c + V * beta)))
@@ -664,8 +677,7 @@ def adaptive_code_lengths(symbols: Any, order: int, alphabet_size: int, *, metho
     return np.array(rows) if all_orders else rows[-1]
 
 
-def ngram_cross_entropy(train: Any, test: Any, order: int, alphabet_size: int, *,
-                        all_orders: bool = False) -> Any:
+def ngram_cross_entropy(train: Any, test: Any, order: int, alphabet_size: int, *, all_orders: bool = False) -> Any:
     r"""Held-out cross-entropy (bits per symbol) of a Witten–Bell :math:`n`-gram model.
 
     The model is fitted on ``train`` and frozen; its mean code length on
@@ -710,7 +722,7 @@ def ngram_cross_entropy(train: Any, test: Any, order: int, alphabet_size: int, *
                 pb[j:] = xb[:-j]
             key = np.r_[joint_prev_a * (V + 1) + pa, joint_prev_b * (V + 1) + pb]
             inv = np.unique(key, return_inverse=True)[1].reshape(-1)
-            joint_prev_a, joint_prev_b = inv[: a.size], inv[a.size:]
+            joint_prev_a, joint_prev_b = inv[: a.size], inv[a.size :]
         ca, cb = joint_prev_a, joint_prev_b
         n_ctx = int(max(ca.max(), cb.max())) + 1
         n_c = np.bincount(ca, minlength=n_ctx)
@@ -727,6 +739,7 @@ def ngram_cross_entropy(train: Any, test: Any, order: int, alphabet_size: int, *
 
 
 # ----------------------------------------------------------------------------- two-part code
+
 
 @dataclass(frozen=True)
 class TwoPartCode:
@@ -765,8 +778,9 @@ def _log2_binom(n: float, k: int) -> float:
     return float((k * math.log(n) + np.log1p(-i / n).sum() - gammaln(k + 1)) / _LOG2) if k else 0.0
 
 
-def two_part_code_length(symbols: Any, order: int, alphabet_size: int, *,
-                         scheme: Literal["counts", "bic"] = "counts") -> TwoPartCode:
+def two_part_code_length(
+    symbols: Any, order: int, alphabet_size: int, *, scheme: Literal["counts", "bic"] = "counts"
+) -> TwoPartCode:
     r"""Two-part code :math:`L(\text{model}) + L(\text{data}\mid\text{model})` of a fitted order-:math:`k` model.
 
     The model is the table of counts :math:`n_{c,a}` of the whole sequence
@@ -819,6 +833,5 @@ def two_part_code_length(symbols: Any, order: int, alphabet_size: int, *,
         model = 0.5 * n_ctx * (V - 1) * math.log2(n)
     else:
         M = float(V + 1) ** k * V
-        model = (2 * math.floor(math.log2(n)) + 1) + math.log2(M) + _log2_binom(M, m) \
-            + _log2_binom(n - 1, m - 1)
+        model = (2 * math.floor(math.log2(n)) + 1) + math.log2(M) + _log2_binom(M, m) + _log2_binom(n - 1, m - 1)
     return TwoPartCode(float(model), data, m, n_ctx)

@@ -28,8 +28,9 @@ import inspect
 import sys
 import warnings
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -50,12 +51,40 @@ UNITS = ("byte", "char", "wordpiece")
 Unit = Literal["byte", "char", "wordpiece"]
 
 # Modules that open windows, start programs, print on import, or only exist on some platforms.
-_SKIP = frozenset({
-    "antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "lib2to3", "ensurepip",
-    "pydoc_data", "test", "venv", "xxlimited", "msilib", "winreg", "winsound", "nt", "msvcrt",
-    "pty", "tty", "curses", "readline", "crypt", "nis", "ossaudiodev", "spwd", "sqlite3", "dbm",
-    "webbrowser", "idlelib", "__hello__", "__phello__",
-})
+_SKIP = frozenset(
+    {
+        "antigravity",
+        "this",
+        "idlelib",
+        "tkinter",
+        "turtle",
+        "turtledemo",
+        "lib2to3",
+        "ensurepip",
+        "pydoc_data",
+        "test",
+        "venv",
+        "xxlimited",
+        "msilib",
+        "winreg",
+        "winsound",
+        "nt",
+        "msvcrt",
+        "pty",
+        "tty",
+        "curses",
+        "readline",
+        "crypt",
+        "nis",
+        "ossaudiodev",
+        "spwd",
+        "sqlite3",
+        "dbm",
+        "webbrowser",
+        "__hello__",
+        "__phello__",
+    }
+)
 
 
 def _default_modules() -> list[str]:
@@ -71,8 +100,11 @@ def _docstrings_of(module: Any) -> list[str | None]:
         if inspect.isclass(obj) or inspect.isfunction(obj):
             found.append(inspect.getdoc(obj))
         if inspect.isclass(obj):
-            found.extend(inspect.getdoc(m) for a, m in sorted(vars(obj).items())
-                         if not a.startswith("_") and inspect.isfunction(m))
+            found.extend(
+                inspect.getdoc(m)
+                for a, m in sorted(vars(obj).items())
+                if not a.startswith("_") and inspect.isfunction(m)
+            )
     return found
 
 
@@ -119,11 +151,11 @@ def stdlib_docstrings(modules: Sequence[str] | None = None, *, min_chars: int = 
     seen: set[str] = set()
     docs: list[str] = []
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")          # deprecated modules warn on import
+        warnings.simplefilter("ignore")  # deprecated modules warn on import
         for name in names:
             try:
                 module = importlib.import_module(name)
-            except Exception as err:             # platform-specific modules
+            except Exception as err:  # platform-specific modules
                 if explicit:
                     raise ValueError(f"`modules`: cannot import {name!r} ({err})") from err
                 continue
@@ -136,8 +168,9 @@ def stdlib_docstrings(modules: Sequence[str] | None = None, *, min_chars: int = 
     return docs
 
 
-def split_documents(docs: Sequence[str], test_fraction: float = 0.1, *,
-                    seed: int | np.random.Generator | None = 0) -> tuple[list[str], list[str]]:
+def split_documents(
+    docs: Sequence[str], test_fraction: float = 0.1, *, seed: int | np.random.Generator | None = 0
+) -> tuple[list[str], list[str]]:
     """Split documents (not characters) into a training and a test set.
 
     Splitting whole documents keeps the test text unseen: a split inside a
@@ -253,7 +286,7 @@ class Vocabulary:
         self._index = {c: i for i, c in enumerate(self.codes)}
 
     @classmethod
-    def fit(cls, codes: Iterable[int], max_size: int | None = None) -> "Vocabulary":
+    def fit(cls, codes: Iterable[int], max_size: int | None = None) -> Vocabulary:
         """The vocabulary of ``codes``; with ``max_size``, keep the ``max_size - 1`` most frequent."""
         counter = Counter(codes)
         if not counter:

@@ -14,7 +14,8 @@ Paper: Definitions 2–4 (§II-B). Book: chapter *Directed information*.
 
 from __future__ import annotations
 
-from typing import Any, Literal, Sequence
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 

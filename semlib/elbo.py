@@ -45,7 +45,6 @@ import math
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ._backend import check_int as _int
@@ -196,7 +195,9 @@ def _pi_logits(pi: Any, logits: Any) -> tuple[torch.Tensor, torch.Tensor]:
     pi = _pmf(pi, "pi")
     logits = _tensor(logits, "logits", 2)
     if logits.shape[:-1] != pi.shape:
-        raise ValueError(f"`logits` must have shape pi.shape + (V,) = {tuple(pi.shape)} + (V,), got {tuple(logits.shape)}")
+        raise ValueError(
+            f"`logits` must have shape pi.shape + (V,) = {tuple(pi.shape)} + (V,), got {tuple(logits.shape)}"
+        )
     if not torch.isfinite(logits).all():
         raise ValueError("`logits` must be finite")
     return pi, logits
@@ -268,8 +269,14 @@ class LatentAlignmentLM(torch.nn.Module):
         Random state (see CONTRIBUTING.md, glossary).
     """
 
-    def __init__(self, vocab: int, *, A: torch.Tensor | None = None, B: torch.Tensor | None = None,
-                 seed: int | torch.Generator | None = 0):
+    def __init__(
+        self,
+        vocab: int,
+        *,
+        A: torch.Tensor | None = None,
+        B: torch.Tensor | None = None,
+        seed: int | torch.Generator | None = 0,
+    ):
         super().__init__()
         self.vocab = _int(vocab, "vocab", 2)
         g = torch_generator(seed)
@@ -306,10 +313,10 @@ class LatentAlignmentLM(torch.nn.Module):
             raise ValueError(f"`tau` must be a positive number, got {tau!r}")
         n, T = ids.shape
         q, tgt = ids[:, :-1], ids[:, 1:]
-        scores = self.B[q[:, :, None], ids[:, None, :]] / tau                    # (n, T-1, T)
+        scores = self.B[q[:, :, None], ids[:, None, :]] / tau  # (n, T-1, T)
         mask = torch.ones(T - 1, T, dtype=torch.bool, device=ids.device).tril()
         log_prior = torch.log_softmax(scores.masked_fill(~mask, float("-inf")), -1)
-        key_logits = self.A.T[ids]                                               # (n, T, V)
+        key_logits = self.A.T[ids]  # (n, T, V)
         key_logp = torch.log_softmax(key_logits, -1)
         log_em = key_logp.gather(-1, tgt[:, None, :].expand(n, T, T - 1)).transpose(1, 2)  # (n, T-1, T)
         logits = key_logits[:, None].expand(n, T - 1, T, self.vocab)
@@ -333,8 +340,9 @@ class LatentAlignmentLM(torch.nn.Module):
         raise ValueError(f"`kind` must be 'mixture', 'soft' or 'elbo', got {kind!r}")
 
 
-def sample_alignment_source(model: LatentAlignmentLM, n: int, T: int, *,
-                            seed: int | torch.Generator | None = 0) -> torch.Tensor:
+def sample_alignment_source(
+    model: LatentAlignmentLM, n: int, T: int, *, seed: int | torch.Generator | None = 0
+) -> torch.Tensor:
     r"""Sample ``n`` sequences of length ``T`` from the latent-position model itself (a source of known law).
 
     :math:`u_0` is uniform; for :math:`i\ge 0`, draw :math:`J\sim\pi_{i\cdot}` over keys ``0..i``,
@@ -349,18 +357,26 @@ def sample_alignment_source(model: LatentAlignmentLM, n: int, T: int, *,
     A, B = model.A.detach().cpu(), model.B.detach().cpu()
     ids = torch.zeros(n, T, dtype=torch.long)
     ids[:, 0] = torch.randint(0, model.vocab, (n,), generator=g)
-    emit = torch.softmax(A.T, -1)                                   # row v: pmf of the next token given key v
+    emit = torch.softmax(A.T, -1)  # row v: pmf of the next token given key v
     rows = torch.arange(n)
     for i in range(T - 1):
-        pi = torch.softmax(B[ids[:, i][:, None], ids[:, : i + 1]], -1)   # (n, i+1)
+        pi = torch.softmax(B[ids[:, i][:, None], ids[:, : i + 1]], -1)  # (n, i+1)
         J = torch.multinomial(pi, 1, generator=g)[:, 0]
         ids[:, i + 1] = torch.multinomial(emit[ids[rows, J]], 1, generator=g)[:, 0]
     return ids.to(model.A.device)
 
 
-def train_alignment(model: LatentAlignmentLM, ids: torch.Tensor, objective: Objective = "mixture", *,
-                    steps: int = 300, batch_size: int = 128, lr: float = 0.05, seed: int | torch.Generator | None = 0,
-                    progress: bool = True) -> list[float]:
+def train_alignment(
+    model: LatentAlignmentLM,
+    ids: torch.Tensor,
+    objective: Objective = "mixture",
+    *,
+    steps: int = 300,
+    batch_size: int = 128,
+    lr: float = 0.05,
+    seed: int | torch.Generator | None = 0,
+    progress: bool = True,
+) -> list[float]:
     r"""Fit ``{A, B}`` by maximising ``objective`` (mean per-token, nats) with Adam; returns the loss per step.
 
     ``"mixture"`` maximises the exact log-likelihood (Eq. 59 for the latent-position model),

@@ -172,7 +172,7 @@ def load_token_embeddings(dtype: torch.dtype = torch.float32, device: Any = None
 
     table = load_weights([WORD_EMBEDDINGS], dtype=dtype)[WORD_EMBEDDINGS]
     tokenizer = Tokenizer.from_file(str(model_dir() / "tokenizer.json"))
-    tokenizer.no_padding()               # the file pads every encoding to 128 tokens
+    tokenizer.no_padding()  # the file pads every encoding to 128 tokens
     vocab = tokenizer.get_vocab()
     tokens = [""] * len(vocab)
     for tok, i in vocab.items():
@@ -184,7 +184,9 @@ def load_token_embeddings(dtype: torch.dtype = torch.float32, device: Any = None
     return TokenEmbeddings(vectors=table, tokens=tokens, tokenizer=tokenizer)
 
 
-def common_words(emb: TokenEmbeddings, n: int, *, min_length: int = 2, lang: str = "en") -> tuple[list[str], np.ndarray]:
+def common_words(
+    emb: TokenEmbeddings, n: int, *, min_length: int = 2, lang: str = "en"
+) -> tuple[list[str], np.ndarray]:
     r"""The ``n`` most frequent English words that are single whole-word tokens of ``emb``.
 
     Frequencies come from ``wordfreq`` (``word_frequency(w, lang)``, a fraction of

@@ -543,7 +543,11 @@ def train_mine(
     dvs, losses = [], []
     for _ in tqdm(range(steps), disable=not progress, desc="MINE" if objective else "DV"):
         x, y = sample_fn()
-        if not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor)) or x.shape[0] != y.shape[0] or x.shape[0] < 2:
+        if (
+            not (isinstance(x, torch.Tensor) and isinstance(y, torch.Tensor))
+            or x.shape[0] != y.shape[0]
+            or x.shape[0] < 2
+        ):
             raise ValueError("`sample_fn()` must return two tensors with the same first dimension B >= 2")
         perm = torch.randperm(x.shape[0], generator=gen).to(y.device)
         joint, marg = critic(x, y), critic(x, y[perm])
@@ -576,11 +580,16 @@ class _CausalAttention(nn.Module):
         self.pos = nn.Parameter(0.02 * torch.randn(max_len, hidden))
         self.blocks = nn.ModuleList()
         for _ in range(layers):
-            self.blocks.append(nn.ModuleDict({
-                "ln1": nn.LayerNorm(hidden), "attn": nn.MultiheadAttention(hidden, heads, batch_first=True),
-                "ln2": nn.LayerNorm(hidden),
-                "mlp": nn.Sequential(nn.Linear(hidden, 2 * hidden), nn.GELU(), nn.Linear(2 * hidden, hidden)),
-            }))
+            self.blocks.append(
+                nn.ModuleDict(
+                    {
+                        "ln1": nn.LayerNorm(hidden),
+                        "attn": nn.MultiheadAttention(hidden, heads, batch_first=True),
+                        "ln2": nn.LayerNorm(hidden),
+                        "mlp": nn.Sequential(nn.Linear(hidden, 2 * hidden), nn.GELU(), nn.Linear(2 * hidden, hidden)),
+                    }
+                )
+            )
         self.max_len = max_len
 
     def forward(self, tokens: Any) -> Any:
@@ -608,7 +617,7 @@ class _CausalWindow(nn.Module):
     def forward(self, tokens: Any) -> Any:
         B, T, d = tokens.shape
         padded = torch.cat([tokens.new_zeros(B, self.window - 1, d), tokens], dim=1)
-        win = padded.unfold(1, self.window, 1)            # (B, T, d, window)
+        win = padded.unfold(1, self.window, 1)  # (B, T, d, window)
         return self.net(win.transpose(-1, -2).reshape(B, T, self.window * d))
 
 
@@ -624,8 +633,9 @@ class _GRU(nn.Module):
 class _Branch(nn.Module):
     """History encoder + critic head :math:`T(y_t, h_t)`."""
 
-    def __init__(self, d_tok: int, dim_y: int, encoder: str, hidden: int, heads: int, layers: int,
-                 max_len: int, window: int) -> None:
+    def __init__(
+        self, d_tok: int, dim_y: int, encoder: str, hidden: int, heads: int, layers: int, max_len: int, window: int
+    ) -> None:
         super().__init__()
         self.encoder: nn.Module
         if encoder == "gru":
@@ -634,13 +644,14 @@ class _Branch(nn.Module):
             self.encoder = _CausalAttention(d_tok, hidden, heads, layers, max_len)
         else:
             self.encoder = _CausalWindow(d_tok, hidden, window)
-        self.head = nn.Sequential(nn.Linear(dim_y + hidden, hidden), nn.ELU(),
-                                  nn.Linear(hidden, hidden), nn.ELU(), nn.Linear(hidden, 1))
+        self.head = nn.Sequential(
+            nn.Linear(dim_y + hidden, hidden), nn.ELU(), nn.Linear(hidden, hidden), nn.ELU(), nn.Linear(hidden, 1)
+        )
 
     def forward(self, tokens: Any, y: Any, y_marg: Any) -> tuple[Any, Any]:
         h = self.encoder(tokens)
         both = self.head(torch.cat([torch.cat([y, y_marg], 0), torch.cat([h, h], 0)], -1)).squeeze(-1)
-        return both[: y.shape[0]], both[y.shape[0]:]
+        return both[: y.shape[0]], both[y.shape[0] :]
 
 
 class DineCritic(nn.Module):
@@ -680,10 +691,26 @@ class DineCritic(nn.Module):
     against the same history.
     """
 
-    def __init__(self, dim_x: int, dim_y: int, encoder: str = "gru", hidden: int = 32, heads: int = 2,
-                 layers: int = 1, max_len: int = 256, window: int = 8) -> None:
-        for name, v in (("dim_x", dim_x), ("dim_y", dim_y), ("hidden", hidden), ("heads", heads),
-                        ("layers", layers), ("max_len", max_len), ("window", window)):
+    def __init__(
+        self,
+        dim_x: int,
+        dim_y: int,
+        encoder: str = "gru",
+        hidden: int = 32,
+        heads: int = 2,
+        layers: int = 1,
+        max_len: int = 256,
+        window: int = 8,
+    ) -> None:
+        for name, v in (
+            ("dim_x", dim_x),
+            ("dim_y", dim_y),
+            ("hidden", hidden),
+            ("heads", heads),
+            ("layers", layers),
+            ("max_len", max_len),
+            ("window", window),
+        ):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"`{name}` must be a positive int, got {v!r}")
         if encoder not in _ENCODERS:
@@ -713,8 +740,9 @@ def _check_sequences(x: Any, y: Any, critic: Any) -> None:
     if x.shape[0] < 2:
         raise ValueError("need at least N = 2 sequences")
     if x.shape[-1] != critic.dim_x or y.shape[-1] != critic.dim_y:
-        raise ValueError(f"`x`, `y` have dimensions {x.shape[-1]}, {y.shape[-1]}; the critic expects "
-                         f"{critic.dim_x}, {critic.dim_y}")
+        raise ValueError(
+            f"`x`, `y` have dimensions {x.shape[-1]}, {y.shape[-1]}; the critic expects {critic.dim_x}, {critic.dim_y}"
+        )
     _check_finite(x, "x")
     _check_finite(y, "y")
 
@@ -834,7 +862,12 @@ def train_dine(
 
 
 def dine_estimate(
-    critic: Any, x: Any, y: Any, burn_in: int = 0, n_shuffles: int = 8, seed: Any = None,
+    critic: Any,
+    x: Any,
+    y: Any,
+    burn_in: int = 0,
+    n_shuffles: int = 8,
+    seed: Any = None,
     base: float | None = None,
 ) -> dict[str, float]:
     r"""Evaluate a trained :class:`DineCritic` on (held-out) sequences.

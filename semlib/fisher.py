@@ -34,7 +34,8 @@ Introduced in the book's chapter *Information geometry* (§III-B, Remark 2).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -525,7 +526,9 @@ def relative_frobenius_error(approx: Any, exact: Any) -> float:
     A_t, _ = _as_tensor(approx, "approx")
     E_t, _ = _as_tensor(exact, "exact")
     if A_t.shape != E_t.shape:
-        raise ValueError(f"`approx` and `exact` must have the same shape, got {tuple(A_t.shape)} and {tuple(E_t.shape)}")
+        raise ValueError(
+            f"`approx` and `exact` must have the same shape, got {tuple(A_t.shape)} and {tuple(E_t.shape)}"
+        )
     norm = float(E_t.norm())
     if norm == 0:
         raise ValueError("`exact` is the zero matrix; the relative error is undefined")

@@ -102,7 +102,7 @@ def step_moments(
     lc = src.cond_logprobs(s, u)[:, :-1]
     lm = src.marginal_logprobs(u)[:, :-1]
     q = TokenSource.decode_logprobs(lc, temperature, top_k, greedy).exp()
-    on = q > 0                                   # tokens q can emit (0 log 0 = 0 elsewhere)
+    on = q > 0  # tokens q can emit (0 log 0 = 0 elsewhere)
     dens = torch.where(on, lc - lm, torch.zeros_like(lc))
     mean = (q * dens).sum(-1)
     var = (q * dens**2).sum(-1) - mean**2
@@ -220,41 +220,50 @@ def _check_channel_reward(channel: Any, reward: Any) -> tuple[torch.Tensor, torc
         raise TypeError(f"`reward` must be a torch tensor, got {type(reward).__name__}")
     w = reward.to(W).reshape(W.shape[0], -1) if reward.numel() == W.numel() else None
     if w is None:
-        raise ValueError(f"`reward` must hold w(s, u) for every prompt and continuation: {W.numel()} entries, "
-                         f"got shape {tuple(reward.shape)}")
+        raise ValueError(
+            f"`reward` must hold w(s, u) for every prompt and continuation: {W.numel()} entries, "
+            f"got shape {tuple(reward.shape)}"
+        )
     if not torch.isfinite(w).all():
         raise ValueError("`reward` must be finite")
     return W, (W * w).sum(1)
 
 
-def _tilted_capacity(W: torch.Tensor, wbar: torch.Tensor, lam: torch.Tensor, r0: torch.Tensor | None,
-                     tol: float, max_iter: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int, bool]:
+def _tilted_capacity(
+    W: torch.Tensor, wbar: torch.Tensor, lam: torch.Tensor, r0: torch.Tensor | None, tol: float, max_iter: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int, bool]:
     r"""Blahut's iteration for :math:`\max_r I(r) + \lambda\, r\cdot\bar w`, batched over ``lam`` (B,).
 
     Returns ``r`` (B, m), the lower bound :math:`I(r) + \lambda r\cdot\bar w` and the upper bound
     :math:`\max_s [D(W_s\|q_r) + \lambda \bar w_s]` (both (B,)), the iterations run and whether
     the gap fell below ``tol``.
     """
-    neg_h = torch.where(W > 0, W * W.clamp_min(1e-300).log(), 0.0).sum(1)          # (m,)
+    neg_h = torch.where(W > 0, W * W.clamp_min(1e-300).log(), 0.0).sum(1)  # (m,)
     B, m = lam.shape[0], W.shape[0]
-    logr = torch.full((B, m), -math.log(m), dtype=W.dtype, device=W.device) if r0 is None else r0.clamp_min(1e-300).log()
+    logr = (
+        torch.full((B, m), -math.log(m), dtype=W.dtype, device=W.device) if r0 is None else r0.clamp_min(1e-300).log()
+    )
     for n_iter in range(1, max_iter + 1):
         r = logr.exp()
-        q = r @ W                                                                    # (B, K)
-        d = neg_h - q.clamp_min(1e-300).log() @ W.T                                  # (B, m): D(W_s || q)
+        q = r @ W  # (B, K)
+        d = neg_h - q.clamp_min(1e-300).log() @ W.T  # (B, m): D(W_s || q)
         score = d + lam[:, None] * wbar
         lower, upper = (r * score).sum(1), score.max(1).values
         if float((upper - lower).max()) < tol:
             return r, lower, upper, n_iter, True
         logr = torch.log_softmax(logr + score, dim=1)
     # the last bounds belong to the r of the last iteration, not to the step after it
-    warnings.warn(f"Blahut's iteration stopped at max_iter = {max_iter} with gap "
-                  f"{float((upper - lower).max()):.1e}", ConvergenceWarning, stacklevel=3)
+    warnings.warn(
+        f"Blahut's iteration stopped at max_iter = {max_iter} with gap {float((upper - lower).max()):.1e}",
+        ConvergenceWarning,
+        stacklevel=3,
+    )
     return r, lower, upper, max_iter, False
 
 
-def reward_capacity_curve(source: Any, reward: torch.Tensor, lambdas: Any, *, tol: float = 1e-10,
-                          max_iter: int = 200_000) -> RewardCapacityResult:
+def reward_capacity_curve(
+    source: Any, reward: torch.Tensor, lambdas: Any, *, tol: float = 1e-10, max_iter: int = 200_000
+) -> RewardCapacityResult:
     r"""Points of the reward-constrained capacity curve :math:`W \mapsto C(W)`, one per multiplier.
 
     For each :math:`\lambda \ge 0` maximise :math:`I(S;U) + \lambda\,\mathbb E\,w` over the prompt
@@ -284,8 +293,15 @@ def reward_capacity_curve(source: Any, reward: torch.Tensor, lambdas: Any, *, to
         raise ValueError("`lambdas` must be finite and non-negative")
     r, lower, upper, n_iter, converged = _tilted_capacity(W, wbar, lam, None, tol, max_iter)
     mean = r @ wbar
-    return RewardCapacityResult(capacity=lower - lam * mean, input_pmf=r, mean_reward=mean, lam=lam,
-                                gap=upper - lower, n_iter=n_iter, converged=converged)
+    return RewardCapacityResult(
+        capacity=lower - lam * mean,
+        input_pmf=r,
+        mean_reward=mean,
+        lam=lam,
+        gap=upper - lower,
+        n_iter=n_iter,
+        converged=converged,
+    )
 
 
 def semantic_information_capacity(
@@ -342,9 +358,13 @@ def semantic_information_capacity(
     if reward is None:
         if min_reward is not None:
             raise ValueError("`min_reward` needs `reward`")
-        return channel_capacity(src.channel(), tol=1e-12 if tol is None else tol,
-                                max_iter=100_000 if max_iter is None else max_iter,
-                                accelerate=accelerate, base=base)
+        return channel_capacity(
+            src.channel(),
+            tol=1e-12 if tol is None else tol,
+            max_iter=100_000 if max_iter is None else max_iter,
+            accelerate=accelerate,
+            base=base,
+        )
     tol, max_iter = _check_tol_iter(1e-10 if tol is None else tol, 200_000 if max_iter is None else max_iter)
     if not isinstance(accelerate, bool):
         raise TypeError(f"`accelerate` must be a bool, got {type(accelerate).__name__}")
@@ -367,27 +387,40 @@ def semantic_information_capacity(
         total[0] += n_iter
         return r, lower, upper, converged
 
-    def result(r: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, lam: float,
-               converged: bool) -> RewardCapacityResult:
+    def result(
+        r: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor, lam: float, converged: bool
+    ) -> RewardCapacityResult:
         mean = r[0] @ wbar
         info = lower[0] - lam * mean
         # weak duality: C(target) <= max_s [D_s + lam wbar_s] - lam * target
         gap = upper[0] - lam * target - info
-        return RewardCapacityResult(capacity=info / scale, input_pmf=r[0], mean_reward=mean,
-                                    lam=torch.tensor(lam, dtype=W.dtype), gap=gap.clamp_min(0) / scale,
-                                    n_iter=total[0], converged=converged)
+        return RewardCapacityResult(
+            capacity=info / scale,
+            input_pmf=r[0],
+            mean_reward=mean,
+            lam=torch.tensor(lam, dtype=W.dtype),
+            gap=gap.clamp_min(0) / scale,
+            n_iter=total[0],
+            converged=converged,
+        )
 
     r, lo, up, ok = solve(0.0, None)
     if float(r[0] @ wbar) >= target - 1e-12:
         return result(r, lo, up, 0.0, ok)
     best = wbar >= top - 1e-12
-    if target >= top - 1e-12:                      # only the best prompts: lambda = +inf
+    if target >= top - 1e-12:  # only the best prompts: lambda = +inf
         sub = channel_capacity(W[best], tol=tol, max_iter=max_iter, accelerate=accelerate)
         p = torch.zeros_like(wbar)
         p[best] = sub.input_pmf
-        return RewardCapacityResult(capacity=sub.capacity / scale, input_pmf=p, mean_reward=p @ wbar,
-                                    lam=torch.tensor(math.inf, dtype=W.dtype), gap=sub.gap / scale,
-                                    n_iter=total[0] + int(sub.n_iter), converged=bool(sub.converged))
+        return RewardCapacityResult(
+            capacity=sub.capacity / scale,
+            input_pmf=p,
+            mean_reward=p @ wbar,
+            lam=torch.tensor(math.inf, dtype=W.dtype),
+            gap=sub.gap / scale,
+            n_iter=total[0] + int(sub.n_iter),
+            converged=bool(sub.converged),
+        )
     lam_lo, lam_hi = 0.0, 1.0
     r_hi, lo_hi, up_hi, ok_hi = solve(lam_hi, r)
     while float(r_hi[0] @ wbar) < target:

@@ -243,12 +243,18 @@ def nearest_neighbors(
     V, was_numpy = _points(vectors, "vectors")
     V = to_sphere(V)
     q = _index(queries, V.shape[0], "queries").to(V.device)
-    cand = torch.arange(V.shape[0], device=V.device) if candidates is None else _index(
-        candidates, V.shape[0], "candidates").to(V.device)
+    cand = (
+        torch.arange(V.shape[0], device=V.device)
+        if candidates is None
+        else _index(candidates, V.shape[0], "candidates").to(V.device)
+    )
     k = _count(k, "k")
     # the query row is left out only where it is a candidate: count what remains, per query
-    own = cand[None, :] == q[:, None] if exclude_self else torch.zeros((q.numel(), cand.numel()), dtype=torch.bool,
-                                                                         device=V.device)
+    own = (
+        cand[None, :] == q[:, None]
+        if exclude_self
+        else torch.zeros((q.numel(), cand.numel()), dtype=torch.bool, device=V.device)
+    )
     n_valid = int((~own).sum(1).min()) if q.numel() else cand.numel()
     if k > n_valid:
         raise ValueError(f"`k` = {k} exceeds the {n_valid} candidates left for a query")
@@ -409,9 +415,9 @@ class _CosineGW:
 
     def __init__(self, X: torch.Tensor, Y: torch.Tensor, p: torch.Tensor, q: torch.Tensor):
         self.X, self.Y, self.p, self.q = X, Y, p, q
-        A = X.T @ (p[:, None] * X)              # X^T diag(p) X,  (d1, d1)
+        A = X.T @ (p[:, None] * X)  # X^T diag(p) X,  (d1, d1)
         B = Y.T @ (q[:, None] * Y)
-        self.const = float((A * A).sum() + (B * B).sum())        # p^T C1^2 p + q^T C2^2 q
+        self.const = float((A * A).sum() + (B * B).sum())  # p^T C1^2 p + q^T C2^2 q
         # the linear part of the gradient: (C1^2 p)_i + (C2^2 q)_j
         self.c1p = ((X @ A) * X).sum(1)
         self.c2q = ((Y @ B) * Y).sum(1)
@@ -620,18 +626,25 @@ def gromov_wasserstein(
         T = _as_tensor(init, "init")[0].to(dtype=X.dtype, device=X.device)
         if T.shape != (n, m):
             raise ValueError(f"`init` must have shape ({n}, {m}), got {tuple(T.shape)}")
-        if bool((T < 0).any()) or float((T.sum(1) - pt).abs().max()) > 1e-6 or float(
-                (T.sum(0) - qt).abs().max()) > 1e-6:
+        if (
+            bool((T < 0).any())
+            or float((T.sum(1) - pt).abs().max()) > 1e-6
+            or float((T.sum(0) - qt).abs().max()) > 1e-6
+        ):
             raise ValueError("`init` must be a coupling of `p` and `q` (non-negative, with those marginals)")
     p_np, q_np = pt.double().cpu().numpy(), qt.double().cpu().numpy()
-    uniform_square = n == m and bool(np.allclose(p_np, 1.0 / n, rtol=0, atol=1e-12)) and bool(
-        np.allclose(q_np, 1.0 / m, rtol=0, atol=1e-12))
+    uniform_square = (
+        n == m
+        and bool(np.allclose(p_np, 1.0 / n, rtol=0, atol=1e-12))
+        and bool(np.allclose(q_np, 1.0 / m, rtol=0, atol=1e-12))
+    )
     if linear_solver == "assignment" and not uniform_square:
         raise ValueError("`linear_solver='assignment'` needs uniform weights and n == m")
     used = linear_solver
     if linear_solver == "auto":
         try:
             import ot  # noqa: F401
+
             used = "emd"
         except ImportError:  # pragma: no cover
             used = "assignment" if uniform_square else "linprog"
@@ -641,7 +654,7 @@ def gromov_wasserstein(
     history = [value]
     converged, gap = False, math.inf
     it = 0
-    CT = f.cross(T)                                    # C1 T C2, kept up to date
+    CT = f.cross(T)  # C1 T C2, kept up to date
     for it in range(1, max_iter + 1):
         G = 2.0 * (f.c1p[:, None] + f.c2q[None, :] - 2.0 * CT)
         if it == 1 and product_start:
@@ -671,17 +684,37 @@ def gromov_wasserstein(
             converged = True
             break
     if not converged:
-        warnings.warn(f"gromov_wasserstein stopped after max_iter = {max_iter} iterations "
-                      f"(last change {delta:.2e}, Frank-Wolfe gap {gap:.2e})", GWConvergenceWarning, stacklevel=2)
-    value = f.value(T)                                 # recompute, free of accumulated rounding
-    return GWResult(distance2=value, distance=math.sqrt(max(value, 0.0)), coupling=_out(T, was_numpy),
-                    matching=_out(T.argmax(1), was_numpy), n_iter=it, converged=converged, gap=max(gap, 0.0),
-                    history=history, solver=f"frank-wolfe ({used})")
+        warnings.warn(
+            f"gromov_wasserstein stopped after max_iter = {max_iter} iterations "
+            f"(last change {delta:.2e}, Frank-Wolfe gap {gap:.2e})",
+            GWConvergenceWarning,
+            stacklevel=2,
+        )
+    value = f.value(T)  # recompute, free of accumulated rounding
+    return GWResult(
+        distance2=value,
+        distance=math.sqrt(max(value, 0.0)),
+        coupling=_out(T, was_numpy),
+        matching=_out(T.argmax(1), was_numpy),
+        n_iter=it,
+        converged=converged,
+        gap=max(gap, 0.0),
+        history=history,
+        solver=f"frank-wolfe ({used})",
+    )
 
 
 def _sinkhorn_log(
-    M: torch.Tensor, p: torch.Tensor, q: torch.Tensor, epsilon: float, f: torch.Tensor, g: torch.Tensor,
-    max_iter: int, tol: float, absorb_at: float = 1e50, check_every: int = 10,
+    M: torch.Tensor,
+    p: torch.Tensor,
+    q: torch.Tensor,
+    epsilon: float,
+    f: torch.Tensor,
+    g: torch.Tensor,
+    max_iter: int,
+    tol: float,
+    absorb_at: float = 1e50,
+    check_every: int = 10,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int, bool, float]:
     r"""Stabilised Sinkhorn for :math:`\min_T \langle M, T\rangle - \varepsilon H(T)` over :math:`\Pi(p, q)`.
 
@@ -707,6 +740,7 @@ def _sinkhorn_log(
         The plan, the updated potentials, the iterations used, whether the test was met and the
         largest marginal error (rows plus columns, :math:`\ell_1`) at the last check.
     """
+
     def kernel(f_, g_):
         return torch.exp((f_[..., :, None] + g_[..., None, :] - M) / epsilon)
 
@@ -730,8 +764,8 @@ def _sinkhorn_log(
             continue
         last_check = it
         finite = bool(torch.isfinite(u).all()) and bool(torch.isfinite(v).all()) and bool(torch.isfinite(Kv).all())
-        if not finite:                          # overflow since the last check: go back to it, and from now on
-            u, v = u_ok, v_ok                   # check (and absorb) after every iteration so that it cannot recur
+        if not finite:  # overflow since the last check: go back to it, and from now on
+            u, v = u_ok, v_ok  # check (and absorb) after every iteration so that it cannot recur
             check_every = 1
         lu, lv = torch.log(u), torch.log(v)
         if not finite or float(torch.maximum(lu.abs().amax(), lv.abs().amax())) > log_absorb:
@@ -840,8 +874,9 @@ def entropic_gromov_wasserstein(
     for it in range(1, max_iter + 1):
         CT = f.cross(T)
         history.append(f.value(T, CT))
-        T_new, fpot, gpot, _, sk_converged, sk_err = _sinkhorn_log(f.gradient(T, CT), pt, qt, epsilon, fpot, gpot,
-                                                                   sinkhorn_max_iter, sinkhorn_tol)
+        T_new, fpot, gpot, _, sk_converged, sk_err = _sinkhorn_log(
+            f.gradient(T, CT), pt, qt, epsilon, fpot, gpot, sinkhorn_max_iter, sinkhorn_tol
+        )
         err = float(torch.linalg.vector_norm(T_new - T))
         T = T_new
         # a small step after an unfinished projection only means Sinkhorn has not moved far yet: keep going
@@ -853,14 +888,22 @@ def entropic_gromov_wasserstein(
         raise FloatingPointError("the entropic coupling is not finite; increase `epsilon`")
     if not sk_converged:
         marginal_err = float((T.sum(1) - pt).abs().sum() + (T.sum(0) - qt).abs().sum())
-        warnings.warn(f"the last Sinkhorn projection did not converge in sinkhorn_max_iter = {sinkhorn_max_iter} "
-                      f"iterations (marginal error {sk_err:.2e} > sinkhorn_tol = {sinkhorn_tol:g} in l1; "
-                      f"returned plan {marginal_err:.2e}): the coupling is not in Pi(p, q); increase `epsilon` "
-                      "or `sinkhorn_max_iter`", GWConvergenceWarning, stacklevel=2)
+        warnings.warn(
+            f"the last Sinkhorn projection did not converge in sinkhorn_max_iter = {sinkhorn_max_iter} "
+            f"iterations (marginal error {sk_err:.2e} > sinkhorn_tol = {sinkhorn_tol:g} in l1; "
+            f"returned plan {marginal_err:.2e}): the coupling is not in Pi(p, q); increase `epsilon` "
+            "or `sinkhorn_max_iter`",
+            GWConvergenceWarning,
+            stacklevel=2,
+        )
     if not converged:
-        warnings.warn(f"entropic_gromov_wasserstein stopped after max_iter = {max_iter} iterations "
-                      f"(last change {err:.2e}, tol = {tol:g}; last projection "
-                      f"{'converged' if sk_converged else 'unfinished'})", GWConvergenceWarning, stacklevel=2)
+        warnings.warn(
+            f"entropic_gromov_wasserstein stopped after max_iter = {max_iter} iterations "
+            f"(last change {err:.2e}, tol = {tol:g}; last projection "
+            f"{'converged' if sk_converged else 'unfinished'})",
+            GWConvergenceWarning,
+            stacklevel=2,
+        )
     # The certificate of the returned plan: one more (warm-started) projection from it gives the
     # minimiser T+ of the linearised regularised objective F; F(T) - F(T+) >= 0, zero iff T is a
     # fixed point of the mirror step, i.e. stationary for E + eps * sum T log T.
@@ -871,9 +914,17 @@ def entropic_gromov_wasserstein(
     # form of the returned plan even when the last projection is inexact
     value = _CosineGW(X, Y, T.sum(1), T.sum(0)).value(T)
     history.append(value)
-    return GWResult(distance2=value, distance=math.sqrt(max(value, 0.0)), coupling=_out(T, was_numpy),
-                    matching=_out(T.argmax(1), was_numpy), n_iter=it, converged=converged, gap=gap,
-                    history=history, solver="entropic (log-domain Sinkhorn)")
+    return GWResult(
+        distance2=value,
+        distance=math.sqrt(max(value, 0.0)),
+        coupling=_out(T, was_numpy),
+        matching=_out(T.argmax(1), was_numpy),
+        n_iter=it,
+        converged=converged,
+        gap=gap,
+        history=history,
+        solver="entropic (log-domain Sinkhorn)",
+    )
 
 
 def _regularised_linear(grad: torch.Tensor, T: torch.Tensor, epsilon: float) -> float:

@@ -66,15 +66,16 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from typing import Any, NamedTuple, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.linalg as sla
 from scipy import optimize, stats
 
 from . import _backend as B
-from .info import _scale
 from ._backend import check_int as _check_int
+from .info import _scale
 
 __all__ = [
     "companion_matrix",
@@ -91,7 +92,7 @@ __all__ = [
     "granger_confidence_interval",
 ]
 
-Variables = Union[int, Sequence[int]]
+Variables = int | Sequence[int]
 
 _LOG_2PI_E = float(np.log(2.0 * np.pi * np.e))
 
@@ -162,9 +163,7 @@ def companion_matrix(A: Any) -> np.ndarray:
     """
     A = _as_array(A, "A")
     if A.ndim != 3 or A.shape[1] != A.shape[2] or A.shape[0] < 1 or A.shape[1] < 1:
-        raise ValueError(
-            f"`A` must have shape (p, d, d) with p, d >= 1 (use A[None] for a VAR(1)), got {A.shape}"
-        )
+        raise ValueError(f"`A` must have shape (p, d, d) with p, d >= 1 (use A[None] for a VAR(1)), got {A.shape}")
     p, d, _ = A.shape
     F = np.zeros((d * p, d * p))
     F[:d, :] = np.concatenate(list(A), axis=1)
@@ -180,8 +179,7 @@ def _validate_var(A: Any, Sigma: Any) -> tuple[np.ndarray, np.ndarray, np.ndarra
     rho = float(np.max(np.abs(np.linalg.eigvals(F))))
     if not rho < 1.0:
         raise ValueError(
-            f"the VAR is not stationary: the spectral radius of its companion matrix is {rho:.6g} "
-            "(it must be < 1)"
+            f"the VAR is not stationary: the spectral radius of its companion matrix is {rho:.6g} (it must be < 1)"
         )
     return A, Sigma, F
 
@@ -1001,9 +999,7 @@ def granger_f_test(
     s, t, g = _roles(source, target, given, x.shape[1])
     rss_f, rss_r, T, df_full = _gc_regressions(x, s, t, g, p, bool(intercept))
     m = len(t)
-    gc = max(
-        _logdet(rss_r, "the restricted residual covariance") - _logdet(rss_f, "the full residual covariance"), 0.0
-    )
+    gc = max(_logdet(rss_r, "the restricted residual covariance") - _logdet(rss_f, "the full residual covariance"), 0.0)
     wald = df_full * float(np.trace(np.linalg.solve(rss_f, rss_r)) - m)
     wald = max(wald, 0.0)
     J = p * len(s) * m

@@ -600,14 +600,17 @@ def _check_modern(patterns, query, beta) -> tuple[torch.Tensor, torch.Tensor]:
     if q.shape[-1] != X.shape[-1]:
         raise ValueError(f"`query` must have dimension {X.shape[-1]} in its last axis, got {q.shape[-1]}")
     if q.dtype != X.dtype or q.device != X.device:
-        raise TypeError(f"`query` must have the dtype and device of `patterns` ({X.dtype}, {X.device}), "
-                        f"got {q.dtype}, {q.device}")
+        raise TypeError(
+            f"`query` must have the dtype and device of `patterns` ({X.dtype}, {X.device}), got {q.dtype}, {q.device}"
+        )
     if q.dim() > 1:
         try:
             torch.broadcast_shapes(X.shape[:-2], q.shape[:-2])
         except RuntimeError:
-            raise ValueError(f"the batch shape {tuple(q.shape[:-2])} of `query` does not broadcast with the batch "
-                             f"shape {tuple(X.shape[:-2])} of `patterns`") from None
+            raise ValueError(
+                f"the batch shape {tuple(q.shape[:-2])} of `query` does not broadcast with the batch "
+                f"shape {tuple(X.shape[:-2])} of `patterns`"
+            ) from None
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not math.isfinite(beta) or beta <= 0:
         raise ValueError(f"`beta` must be a positive finite number, got {beta!r}")
     return X, q
@@ -756,8 +759,14 @@ def modern_hopfield_capacity(
     ok = np.nonzero(frac_a >= 1 - fail_prob)[0]
     cap = Ns[ok[-1]] if ok.size else 0
     return ModernCapacity(
-        d=d, n_patterns=np.array(Ns), retrieved_fraction=frac_a, mean_error=np.array(err),
-        capacity=int(cap), beta=float(beta), radius=M, tolerance=float(tolerance),
+        d=d,
+        n_patterns=np.array(Ns),
+        retrieved_fraction=frac_a,
+        mean_error=np.array(err),
+        capacity=int(cap),
+        beta=float(beta),
+        radius=M,
+        tolerance=float(tolerance),
     )
 
 
@@ -805,5 +814,6 @@ def ramsauer_capacity_bound(d: int, *, beta: float = 1.0, K: float = 1.0, fail_p
     b = 2.0 * K**2 * beta / 5.0
     c = b / float(lambertw(math.exp(a + math.log(b))).real)
     c_req = (2.0 / math.sqrt(p)) ** (4.0 / (d - 1))
-    return RamsauerBound(a=a, b=b, c=c, c_required=c_req, applicable=c >= c_req,
-                         n_patterns=math.sqrt(p) * c ** ((d - 1) / 4))
+    return RamsauerBound(
+        a=a, b=b, c=c, c_required=c_req, applicable=c >= c_req, n_patterns=math.sqrt(p) * c ** ((d - 1) / 4)
+    )

@@ -16,7 +16,8 @@ Introduced in the book's chapter *Directed information* (§II-B of the paper).
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Sequence, Union
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,7 @@ __all__ = [
     "joint_from_conditionals",
 ]
 
-Axes = Union[int, Sequence[int]]
+Axes = int | Sequence[int]
 
 
 def _default_atol(p: Any) -> float:
@@ -325,9 +326,7 @@ def _density_and_weights(p: Any, a: Axes, b: Axes, given: Axes) -> tuple[Any, An
     p_abc = _keep(p, a_ + b_ + c_)
     if not a_ or not b_:
         return B.zeros_like(p_abc), p_abc
-    log_ratio = (
-        _safe_log(p_abc) + _safe_log(_keep(p, c_)) - _safe_log(_keep(p, a_ + c_)) - _safe_log(_keep(p, b_ + c_))
-    )
+    log_ratio = _safe_log(p_abc) + _safe_log(_keep(p, c_)) - _safe_log(_keep(p, a_ + c_)) - _safe_log(_keep(p, b_ + c_))
     density = B.where(p_abc > 0, log_ratio, B.zeros_like(log_ratio))
     return density, p_abc
 

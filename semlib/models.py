@@ -42,12 +42,12 @@ Torch, float64, on the device of the tables. Introduced in the chapter
 
 from __future__ import annotations
 
-import itertools
 import math
 from typing import Any
 
 import torch
 from tqdm.auto import tqdm
+
 from . import _backend as _bk
 from ._backend import check_int as _check_int
 
@@ -62,8 +62,6 @@ __all__ = [
     "pretraining_rate",
     "mc_pretraining_distortion",
 ]
-
-
 
 
 class TokenSource:
@@ -125,7 +123,7 @@ class TokenSource:
         eos_prob: float = 0.15,
         smoothing: float = 1e-6,
         device: Any = None,
-    ) -> "TokenSource":
+    ) -> TokenSource:
         r"""A seeded random source: Dirichlet(``concentration``) rows, uniform prompts.
 
         Small ``concentration`` gives peaked ("sparse-ish") rows, hence prompts
@@ -196,26 +194,26 @@ class TokenSource:
         r""":math:`\log P(s \mid u_{<t})` for ``t = 0..k``: shape (B, k + 1, m)."""
         s0 = torch.zeros(u.shape[0], dtype=torch.long, device=u.device)
         _, u = self._check_batch(s0, u)
-        logk = self.kernel.log()                                     # (m, V+1, V)
+        logk = self.kernel.log()  # (m, V+1, V)
         prevs = torch.cat([torch.full_like(u[:, :1], self.vocab), u], dim=1)
-        steps = logk[:, prevs[:, :-1], u].permute(1, 2, 0)          # (B, k, m)
+        steps = logk[:, prevs[:, :-1], u].permute(1, 2, 0)  # (B, k, m)
         cum = torch.cat([torch.zeros_like(steps[:, :1]), steps.cumsum(1)], dim=1)
         a = cum + self.prompt_pmf.log()
         return a - torch.logsumexp(a, dim=-1, keepdim=True)
 
     def marginal_logprobs(self, u: torch.Tensor) -> torch.Tensor:
         r""":math:`\log P(\cdot \mid u_{<t}) = \log\sum_s P(s\mid u_{<t}) K[s, u_{t-1}, \cdot]`: (B, k + 1, V)."""
-        post = self.prompt_log_posterior(u)                          # (B, k+1, m)
+        post = self.prompt_log_posterior(u)  # (B, k+1, m)
         prevs = torch.cat([torch.full_like(u[:, :1], self.vocab), u.long()], dim=1)
-        logk = self.kernel.log()[:, prevs].permute(1, 2, 0, 3)      # (B, k+1, m, V)
+        logk = self.kernel.log()[:, prevs].permute(1, 2, 0, 3)  # (B, k+1, m, V)
         return torch.logsumexp(post[..., None] + logk, dim=2)
 
     def channel(self) -> torch.Tensor:
         r"""The channel :math:`W(u_{n+1:T} \mid s)`, shape (m, V ** L), rows in lexicographic order."""
         m, v, L = self.n_prompts, self.vocab, self.length
-        if v ** L > 10 ** 7:
+        if v**L > 10**7:
             raise ValueError(f"{v}**{L} continuations are too many to enumerate; use the Monte-Carlo path")
-        w = self.kernel[:, v, :]                                     # (m, V)
+        w = self.kernel[:, v, :]  # (m, V)
         for _ in range(1, L):
             prev = torch.arange(v, device=self.device).repeat(w.shape[1] // v)
             w = (w[:, :, None] * self.kernel[:, prev, :]).reshape(m, -1)
@@ -332,7 +330,7 @@ class NextTokenModel(torch.nn.Module):
     def sequence_logprob(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         r""":math:`\log Q_\Phi(u \mid s) = \sum_t \log Q_\Phi(u_t \mid s, u_{<t})`: shape (B,)."""
         s, u = self._check_batch(s, u)
-        lp = self.cond_logprobs(s, u[:, :-1])                         # (B, k, V)
+        lp = self.cond_logprobs(s, u[:, :-1])  # (B, k, V)
         return lp.gather(-1, u[..., None])[..., 0].sum(-1)
 
     def channel(self, batch_size: int = 65536) -> torch.Tensor:
@@ -346,7 +344,7 @@ class NextTokenModel(torch.nn.Module):
         for s_id in range(self.n_prompts):
             parts = []
             for start in range(0, seqs.shape[0], batch_size):
-                chunk = seqs[start:start + batch_size]
+                chunk = seqs[start : start + batch_size]
                 s = torch.full((chunk.shape[0],), s_id, dtype=torch.long, device=dev)
                 parts.append(self.sequence_logprob(s, chunk))
             rows.append(torch.cat(parts))
@@ -392,8 +390,8 @@ class NGramModel(NextTokenModel):
         v1, k = self.vocab + 1, self.order - 1
         padded = torch.cat([torch.full((u.shape[0], max(k, 0)), self.vocab, dtype=torch.long, device=u.device), u], 1)
         ctx = torch.zeros((u.shape[0], u.shape[1] + 1), dtype=torch.long, device=u.device)
-        for j in range(k):                                # most recent token is the last digit
-            ctx = ctx * v1 + padded[:, j:j + u.shape[1] + 1]
+        for j in range(k):  # most recent token is the last digit
+            ctx = ctx * v1 + padded[:, j : j + u.shape[1] + 1]
         return ctx
 
     def logits(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
@@ -402,7 +400,7 @@ class NGramModel(NextTokenModel):
     @classmethod
     def from_counts(
         cls, s: torch.Tensor, u: torch.Tensor, n_prompts: int, vocab: int, *, order: int = 2, alpha: float = 0.0
-    ) -> "NGramModel":
+    ) -> NGramModel:
         r"""The maximum-likelihood table with add-``alpha`` smoothing, in closed form.
 
         With ``alpha = 0`` unseen entries get probability 0 (logit :math:`-\infty`)
@@ -412,7 +410,7 @@ class NGramModel(NextTokenModel):
             raise ValueError(f"`alpha` must be >= 0, got {alpha}")
         model = cls(n_prompts, vocab, u.shape[1] if isinstance(u, torch.Tensor) and u.ndim == 2 else 1, order)
         s, u = model._check_batch(s, u)
-        ctx = model._contexts(u[:, :-1])                                # (B, L)
+        ctx = model._contexts(u[:, :-1])  # (B, L)
         counts = torch.zeros_like(model.table, device=u.device)
         counts.index_put_((s[:, None].expand_as(u), ctx, u), torch.ones_like(u, dtype=torch.float64), accumulate=True)
         counts = counts + alpha
@@ -516,7 +514,7 @@ def pretraining_distortion(source: TokenSource, model: Any, *, grad: bool = Fals
     with torch.set_grad_enabled(grad):
         Q = model.channel().to(P.dtype)
     terms = torch.where(P > 0, P * (P.clamp_min(1e-300).log() - Q.clamp_min(1e-300).log()), 0.0)
-    terms = torch.where((P > 0) & (Q == 0), torch.inf, terms)    # a zero where P^hbar is not: D = +inf
+    terms = torch.where((P > 0) & (Q == 0), torch.inf, terms)  # a zero where P^hbar is not: D = +inf
     return (source.prompt_pmf * terms.sum(1)).sum() / source.length
 
 
@@ -552,10 +550,13 @@ def mc_pretraining_distortion(
     n = _check_int(n, "n", 2)
     s, u = source.sample(n, seed=seed)
     lp = source.cond_logprobs(s, u[:, :-1]).gather(-1, u[..., None])[..., 0].sum(-1)
-    lq = model.sequence_logprob(s, u) if isinstance(model, NextTokenModel) else \
-        model.cond_logprobs(s, u[:, :-1]).gather(-1, u[..., None])[..., 0].sum(-1)
+    lq = (
+        model.sequence_logprob(s, u)
+        if isinstance(model, NextTokenModel)
+        else model.cond_logprobs(s, u[:, :-1]).gather(-1, u[..., None])[..., 0].sum(-1)
+    )
     x = (lp - lq.to(lp.dtype)) / source.length
-    if not torch.isfinite(x).all():          # the model gives probability 0 to a sampled sequence
+    if not torch.isfinite(x).all():  # the model gives probability 0 to a sampled sequence
         return math.inf, math.inf
     return float(x.mean()), float(x.std() / math.sqrt(n))
 

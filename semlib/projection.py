@@ -598,10 +598,10 @@ def jl_min_dim(n_points: int, eps: float, C: float | None = None) -> int:
     n_points = _check_int(n_points, "n_points", 2)
     eps = _check_unit_interval(eps, "eps")
     if C is None:
-        return int(math.ceil(4 * math.log(n_points) / (eps**2 / 2 - eps**3 / 3)))
+        return math.ceil(4 * math.log(n_points) / (eps**2 / 2 - eps**3 / 3))
     if not C > 0:
         raise ValueError(f"`C` must be positive, got {C}")
-    return int(math.ceil(C * math.log(n_points) / eps**2))
+    return math.ceil(C * math.log(n_points) / eps**2)
 
 
 def krahmer_ward_sparsity(n_points: int, eta: float, eps: float) -> tuple[int, float]:
@@ -612,7 +612,7 @@ def krahmer_ward_sparsity(n_points: int, eta: float, eps: float) -> tuple[int, f
     n_points = _check_int(n_points, "n_points", 1)
     eta = _check_unit_interval(eta, "eta")
     eps = _check_unit_interval(eps, "eps")
-    return int(math.ceil(40 * math.log(4 * n_points / eta))), eps / 4
+    return math.ceil(40 * math.log(4 * n_points / eta)), eps / 4
 
 
 def rip_min_dim(sparsity: int, delta: float, in_dim: int, C: float = 1.0) -> int:
@@ -628,7 +628,7 @@ def rip_min_dim(sparsity: int, delta: float, in_dim: int, C: float = 1.0) -> int
     delta = _check_unit_interval(delta, "delta")
     if k >= in_dim:
         return in_dim
-    return int(math.ceil(C * k * math.log(math.e * in_dim / k) / delta**2))
+    return math.ceil(C * k * math.log(math.e * in_dim / k) / delta**2)
 
 
 def fit_jl_constant(m: Any, eps: Any, n_points: int) -> float:

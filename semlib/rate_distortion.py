@@ -543,7 +543,7 @@ def _tilted(
         raise ValueError(f"`log_weights` has {m} rows, but `p` has {p.shape[-1]} outcomes")
     if p.ndim == 2 and p.shape[0] not in (1, nb):
         raise ValueError(f"`p` has {p.shape[0]} rows, but `log_weights` holds {nb} problems")
-    if _any(A != A) or _any(A == float("inf")):
+    if _any(A != A) or _any(A == float("inf")):  # noqa: PLR0124 - A != A is the backend-free NaN test
         raise ValueError("`log_weights` must not contain NaN or +inf (use -inf for a forbidden pair)")
     if _any(_amax(A, axis=2) == float("-inf")):
         raise ValueError("every row of `log_weights` needs at least one finite entry")
@@ -970,7 +970,7 @@ def channel_capacity(
     W = _validate_channel(W)
     single = W.ndim == 2
     Wb = W[None] if single else W
-    nb, m, k = Wb.shape
+    nb, m, _k = Wb.shape
     zero = B.zeros_like(Wb)
     neg_h = _sum(B.where(Wb > 0, Wb * _log(B.where(Wb > 0, Wb, zero + 1.0)), zero), axis=2)  # Σ_y W log W
     lr0 = _full(Wb, (nb, m), -math.log(m), "float")
@@ -1034,7 +1034,9 @@ def _h(x: Any) -> Any:
 
 def _check_unit_interval(x: Any, name: str) -> None:
     if _any(x < 0) or _any(x > 1):
-        raise ValueError(f"`{name}` must lie in [0, 1], got values in [{B.to_scalar(x.min()):.3g}, {B.to_scalar(x.max()):.3g}]")
+        raise ValueError(
+            f"`{name}` must lie in [0, 1], got values in [{B.to_scalar(x.min()):.3g}, {B.to_scalar(x.max()):.3g}]"
+        )
 
 
 def binary_rd(p: Any, D: Any, base: float | None = None) -> Any:

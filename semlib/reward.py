@@ -616,4 +616,3 @@ def dpo_loss(logratio_chosen: Any, logratio_rejected: Any, beta: float) -> Any:
 
         return torch.nn.functional.softplus(-margin)
     return np.logaddexp(0.0, -margin)
-

@@ -209,8 +209,15 @@ class FaissIndex:
         if kind not in INDEX_KINDS:
             raise ValueError(f"`kind` must be one of {INDEX_KINDS}, got {kind!r}")
         M, ef_construction, nlist, pq_m, pq_bits = (
-            _check_int(v, name) for v, name in
-            ((M, "M"), (ef_construction, "ef_construction"), (nlist, "nlist"), (pq_m, "pq_m"), (pq_bits, "pq_bits")))
+            _check_int(v, name)
+            for v, name in (
+                (M, "M"),
+                (ef_construction, "ef_construction"),
+                (nlist, "nlist"),
+                (pq_m, "pq_m"),
+                (pq_bits, "pq_bits"),
+            )
+        )
         seed = int_seed(seed)
         vectors = _normalize(_check_2d(vectors, "vectors"), "vectors")
         x = np.ascontiguousarray(vectors.detach().cpu().numpy(), dtype=np.float32)

@@ -74,7 +74,6 @@ __all__ = [
 ]
 
 
-
 # --------------------------------------------------------------------------- SSM (Eq. 78)
 def discretize(delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Mamba's discretisation :math:`\bar{\mathbf A}=\exp(\Delta\mathbf A)`, :math:`\bar{\mathbf B}=\Delta\mathbf B`.
@@ -122,8 +121,9 @@ def _check_ssm(x: Any, Abar: Any, Bbar: Any, C: Any) -> tuple[torch.Tensor, ...]
     return x, Abar, Bbar, C
 
 
-def ssm_scan(x: torch.Tensor, Abar: torch.Tensor, Bbar: torch.Tensor, C: torch.Tensor,
-             h0: torch.Tensor | None = None) -> torch.Tensor:
+def ssm_scan(
+    x: torch.Tensor, Abar: torch.Tensor, Bbar: torch.Tensor, C: torch.Tensor, h0: torch.Tensor | None = None
+) -> torch.Tensor:
     r"""Run the SSM of Eq. (78) by a sequential scan: :math:`h_t=\bar A_t h_{t-1}+\bar B_t x_t`, :math:`y_t=C_t h_t`.
 
     Parameters
@@ -185,13 +185,13 @@ def unroll_to_tvvar(Abar: torch.Tensor, Bbar: torch.Tensor, C: torch.Tensor) -> 
     """
     _, Abar, Bbar, C = _check_ssm(None, Abar, Bbar, C)
     Bt, T, d, N = Abar.shape
-    P = torch.zeros(Bt, T, T, d, N, dtype=Abar.dtype, device=Abar.device)   # P[t, j] = prod_{k=j+1..t} Abar_k
+    P = torch.zeros(Bt, T, T, d, N, dtype=Abar.dtype, device=Abar.device)  # P[t, j] = prod_{k=j+1..t} Abar_k
     eye = torch.ones(Bt, d, N, dtype=Abar.dtype, device=Abar.device)
     for t in range(T):
         if t > 0:
             P[:, t, :t] = Abar[:, t, None] * P[:, t - 1, :t]
         P[:, t, t] = eye
-    coef = torch.einsum("btjcn,bjcn,btn->btjc", P, Bbar, C)               # scalar per channel
+    coef = torch.einsum("btjcn,bjcn,btn->btjc", P, Bbar, C)  # scalar per channel
     return torch.diag_embed(coef)
 
 
@@ -225,8 +225,15 @@ class SelectiveSSM(torch.nn.Module):
     layer; those are nonlinear in the input and are not part of Eq. (78).
     """
 
-    def __init__(self, d: int, N: int = 4, *, selective: bool = True, seed: int | torch.Generator | None = 0,
-                 dtype: torch.dtype = torch.float64):
+    def __init__(
+        self,
+        d: int,
+        N: int = 4,
+        *,
+        selective: bool = True,
+        seed: int | torch.Generator | None = 0,
+        dtype: torch.dtype = torch.float64,
+    ):
         super().__init__()
         self.d = _check_int(d, "d", 1)
         self.N = _check_int(N, "N", 1)
@@ -293,8 +300,18 @@ class MaskedDiffusionLM(torch.nn.Module):
         As for ``TinyGPT``.
     """
 
-    def __init__(self, vocab: int, T: int, *, d_model: int = 32, n_heads: int = 2, n_layers: int = 2,
-                 mlp_ratio: int = 4, seed: int | torch.Generator | None = 0, dtype: torch.dtype = torch.float64):
+    def __init__(
+        self,
+        vocab: int,
+        T: int,
+        *,
+        d_model: int = 32,
+        n_heads: int = 2,
+        n_layers: int = 2,
+        mlp_ratio: int = 4,
+        seed: int | torch.Generator | None = 0,
+        dtype: torch.dtype = torch.float64,
+    ):
         super().__init__()
         self.vocab = _check_int(vocab, "vocab", 2)
         self.T = _check_int(T, "T", 1)
@@ -314,7 +331,9 @@ class MaskedDiffusionLM(torch.nn.Module):
             self.pos = torch.nn.Embedding(T, d_model)
             torch.nn.init.normal_(self.tok.weight, std=0.5)
             torch.nn.init.normal_(self.pos.weight, std=0.5)
-            self.blocks = torch.nn.ModuleList([_Block(d_model, n_heads, mlp_ratio, causal=False) for _ in range(n_layers)])
+            self.blocks = torch.nn.ModuleList(
+                [_Block(d_model, n_heads, mlp_ratio, causal=False) for _ in range(n_layers)]
+            )
             self.ln_f = torch.nn.LayerNorm(d_model)
         self.to(dtype)
 
@@ -341,8 +360,14 @@ class MaskedDiffusionLM(torch.nn.Module):
         return sum(p.numel() for p in self.parameters())
 
 
-def diffusion_loss(model: MaskedDiffusionLM, x0: torch.Tensor, *, seed: int | torch.Generator | None = None,
-                   tau: torch.Tensor | None = None, t_min: float = 1e-3) -> torch.Tensor:
+def diffusion_loss(
+    model: MaskedDiffusionLM,
+    x0: torch.Tensor,
+    *,
+    seed: int | torch.Generator | None = None,
+    tau: torch.Tensor | None = None,
+    t_min: float = 1e-3,
+) -> torch.Tensor:
     r"""One Monte-Carlo draw of the loss of Eq. (79) per sequence, in nats per token.
 
     For each row of ``x0`` draw :math:`\tau\sim U(0,1]` (or take ``tau``), mask every
@@ -392,8 +417,9 @@ def diffusion_loss(model: MaskedDiffusionLM, x0: torch.Tensor, *, seed: int | to
     return -(logp * masked).sum(1) / tau.to(logp.dtype) / T
 
 
-def _masked_logprob(model_fn: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, mask_id: int,
-                    masks: torch.Tensor) -> torch.Tensor:
+def _masked_logprob(
+    model_fn: Callable[[torch.Tensor], torch.Tensor], x0: torch.Tensor, mask_id: int, masks: torch.Tensor
+) -> torch.Tensor:
     """log P(x0_t | x0 with `masks` masked) for every mask pattern: (n_masks, T)."""
     xs = torch.where(masks, torch.full_like(masks, mask_id, dtype=torch.long), x0[None])
     return torch.log_softmax(model_fn(xs), -1).gather(-1, x0.expand(len(masks), -1)[..., None])[..., 0]
@@ -463,12 +489,12 @@ def any_order_nll(model: MaskedDiffusionLM, x0: torch.Tensor) -> tuple[torch.Ten
     index = {tuple(m.tolist()): i for i, m in enumerate(masks)}
     means, mixes = [], []
     for row in x0:
-        lp = _masked_logprob(model, row, model.mask_id, masks)          # (2^T, T)
+        lp = _masked_logprob(model, row, model.mask_id, masks)  # (2^T, T)
         per_order = []
         for sigma in itertools.permutations(range(T)):
             m = [True] * T
             total = lp.new_zeros(())
-            for pos in sigma:                                          # reveal sigma in order
+            for pos in sigma:  # reveal sigma in order
                 total = total + lp[index[tuple(m)], pos]
                 m[pos] = False
             per_order.append(total)
@@ -478,8 +504,16 @@ def any_order_nll(model: MaskedDiffusionLM, x0: torch.Tensor) -> tuple[torch.Ten
     return torch.stack(means), torch.stack(mixes)
 
 
-def train_diffusion(model: MaskedDiffusionLM, ids: torch.Tensor, *, steps: int = 300, batch_size: int = 64,
-                    lr: float = 3e-3, seed: int | torch.Generator | None = 0, progress: bool = True) -> list[float]:
+def train_diffusion(
+    model: MaskedDiffusionLM,
+    ids: torch.Tensor,
+    *,
+    steps: int = 300,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    seed: int | torch.Generator | None = 0,
+    progress: bool = True,
+) -> list[float]:
     """Train ``model`` on rows of ``ids`` by the loss of Eq. (79) (nats per token); returns the loss per step.
 
     Adam with seeded minibatches, masking levels and masks; tqdm progress bar.
@@ -510,8 +544,14 @@ def train_diffusion(model: MaskedDiffusionLM, ids: torch.Tensor, *, steps: int =
 
 
 @torch.no_grad()
-def sample_diffusion(model: MaskedDiffusionLM, n: int, *, steps: int | None = None, temperature: float = 1.0,
-                     seed: int | torch.Generator | None = 0) -> torch.Tensor:
+def sample_diffusion(
+    model: MaskedDiffusionLM,
+    n: int,
+    *,
+    steps: int | None = None,
+    temperature: float = 1.0,
+    seed: int | torch.Generator | None = 0,
+) -> torch.Tensor:
     r"""Generate ``n`` sequences by iterative unmasking (the reverse process of LLaDA with random remasking).
 
     Start from all-mask; at step :math:`s` of ``steps`` (default ``T``: one token per
@@ -537,7 +577,7 @@ def sample_diffusion(model: MaskedDiffusionLM, n: int, *, steps: int | None = No
     x = torch.full((n, T), model.mask_id, dtype=torch.long, device=dev)
     for s in range(1, steps + 1):
         still = x == model.mask_id
-        n_keep = math.ceil(T * (1 - s / steps) - 1e-9)                   # masked after this step
+        n_keep = math.ceil(T * (1 - s / steps) - 1e-9)  # masked after this step
         probs = torch.softmax(model(x) / temperature, -1)
         draw = torch.multinomial(probs.reshape(-1, model.vocab).cpu(), 1, generator=g).view(n, T).to(dev)
         score = torch.rand(n, T, generator=g).to(dev).masked_fill(~still, -1.0)

@@ -138,7 +138,9 @@ def tvvar_outputs(u: torch.Tensor, A: torch.Tensor, *, include_current: bool = F
         u = u[None]
     Bsz, T, d = u.shape
     if A.shape[-3] != T or A.shape[-4] != T or A.shape[-1] != d:
-        raise ValueError(f"`A` must have shape (..., T, T, d_out, d) = (..., {T}, {T}, d_out, {d}), got {tuple(A.shape)}")
+        raise ValueError(
+            f"`A` must have shape (..., T, T, d_out, d) = (..., {T}, {T}, d_out, {d}), got {tuple(A.shape)}"
+        )
     if A.ndim == 5 and A.shape[0] != Bsz:
         raise ValueError(f"`A` has {A.shape[0]} sets of coefficients for a batch of {Bsz} sequences")
     mask = torch.tril(torch.ones(T, T, dtype=u.dtype, device=u.device), diagonal=0 if include_current else -1)
@@ -193,8 +195,9 @@ def tvvar_num_params(T: int, d: int, *, d_out: int | None = None) -> int:
     return T * (T - 1) // 2 * d_out * d
 
 
-def attention_num_params(d: int, d_head: int | None = None, *, n_heads: int = 1, output: bool | None = None,
-                         bilinear: bool = False) -> int:
+def attention_num_params(
+    d: int, d_head: int | None = None, *, n_heads: int = 1, output: bool | None = None, bilinear: bool = False
+) -> int:
     r"""Parameters of one causal attention layer in the decomposition of Eq. (45): independent of :math:`T`.
 
     Per head: :math:`\mathbf W_q,\mathbf W_k\in\mathbb R^{d_h\times d}` (or one
@@ -244,9 +247,16 @@ class TVVAR(torch.nn.Module):
 
     vocab_vectors: torch.Tensor  # a buffer (register_buffer below), not a Parameter
 
-    def __init__(self, T: int, d: int, vocab_vectors: torch.Tensor, *, scale: float = 0.3,
-                 seed: int | torch.Generator | None = 0,
-                 dtype: torch.dtype = torch.float64):
+    def __init__(
+        self,
+        T: int,
+        d: int,
+        vocab_vectors: torch.Tensor,
+        *,
+        scale: float = 0.3,
+        seed: int | torch.Generator | None = 0,
+        dtype: torch.dtype = torch.float64,
+    ):
         super().__init__()
         self.T = _check_int(T, "T", 2)
         self.d = _check_int(d, "d", 1)
@@ -279,8 +289,14 @@ class TVVAR(torch.nn.Module):
         return tvvar_logits(self(u), self.vocab_vectors, temperature)
 
     @torch.no_grad()
-    def generate(self, prompt: torch.Tensor, *, temperature: float = 1.0, greedy: bool = False,
-                 seed: int | torch.Generator | None = 0) -> torch.Tensor:
+    def generate(
+        self,
+        prompt: torch.Tensor,
+        *,
+        temperature: float = 1.0,
+        greedy: bool = False,
+        seed: int | torch.Generator | None = 0,
+    ) -> torch.Tensor:
         r"""Run Eq. (44) forward from token ids ``prompt`` (B, n) to length ``T``: token ids (B, T).
 
         Each new vector :math:`\mathbf u_t` is the token vector drawn from
@@ -293,11 +309,11 @@ class TVVAR(torch.nn.Module):
             raise ValueError(f"`prompt` must have 1..T = {self.T} tokens, got {prompt.shape[1]}")
         if prompt.min() < 0 or prompt.max() >= N:
             raise ValueError(f"`prompt` ids must lie in 0..{N - 1}")
-        g = torch_generator(seed, self.vocab_vectors.device)   # where the draws happen
+        g = torch_generator(seed, self.vocab_vectors.device)  # where the draws happen
         ids = prompt.to(self.vocab_vectors.device)
         for t in range(prompt.shape[1], self.T):
             u = self.vocab_vectors[ids]
-            y = torch.einsum("jod,bjd->bo", self.coef[t, :t], u)     # y_t = sum_{j<t} A_tj u_j
+            y = torch.einsum("jod,bjd->bo", self.coef[t, :t], u)  # y_t = sum_{j<t} A_tj u_j
             logit = tvvar_logits(y, self.vocab_vectors, temperature)
             nxt = logit.argmax(-1, keepdim=True) if greedy else torch.multinomial(logit.softmax(-1), 1, generator=g)
             ids = torch.cat([ids, nxt], dim=1)
@@ -340,8 +356,9 @@ def _check_head(u: Any, W_q: Any, W_k: Any, W_v: Any, W_o: Any) -> tuple[torch.T
     d = u.shape[-1]
     for name, W in (("W_q", W_q), ("W_k", W_k), ("W_v", W_v)):
         if W.shape[1] != d:
-            raise ValueError(f"`{name}` must have shape (d_out, d) with d = {d} (paper convention W u), "
-                             f"got {tuple(W.shape)}")
+            raise ValueError(
+                f"`{name}` must have shape (d_out, d) with d = {d} (paper convention W u), got {tuple(W.shape)}"
+            )
     if W_q.shape != W_k.shape:
         raise ValueError(f"`W_q` and `W_k` must have the same shape, got {tuple(W_q.shape)} and {tuple(W_k.shape)}")
     if W_o is not None:
@@ -351,8 +368,9 @@ def _check_head(u: Any, W_q: Any, W_k: Any, W_v: Any, W_o: Any) -> tuple[torch.T
     dev = u.device
     for name, W in (("W_q", W_q), ("W_k", W_k), ("W_v", W_v), ("W_o", W_o)):
         if W is not None and (W.device != dev or W.dtype != u.dtype):
-            raise ValueError(f"`{name}` must have the dtype and device of `u` ({u.dtype}, {dev}), "
-                             f"got ({W.dtype}, {W.device})")
+            raise ValueError(
+                f"`{name}` must have the dtype and device of `u` ({u.dtype}, {dev}), got ({W.dtype}, {W.device})"
+            )
     return u, W_q, W_k, W_v, W_o
 
 
@@ -360,8 +378,15 @@ def _scale(scale: Any, d_k: int) -> float:
     return 1.0 / math.sqrt(d_k) if scale is None else _check_positive(scale, "scale")
 
 
-def attention_as_tvvar(u: torch.Tensor, W_q: torch.Tensor, W_k: torch.Tensor, W_v: torch.Tensor,
-                       W_o: torch.Tensor | None = None, *, scale: float | None = None) -> AttentionTVVAR:
+def attention_as_tvvar(
+    u: torch.Tensor,
+    W_q: torch.Tensor,
+    W_k: torch.Tensor,
+    W_v: torch.Tensor,
+    W_o: torch.Tensor | None = None,
+    *,
+    scale: float | None = None,
+) -> AttentionTVVAR:
     r"""Single-head causal attention computed as the TV-VAR of Theorem 5 (Eqs. 45-53).
 
     Builds :math:`\mathbf B = c\,\mathbf W_q^T\mathbf W_k` (Eq. 51, with the scale
@@ -402,20 +427,27 @@ def attention_as_tvvar(u: torch.Tensor, W_q: torch.Tensor, W_k: torch.Tensor, W_
     if squeeze:
         u = u[None]
     T = u.shape[1]
-    B = c * W_q.T @ W_k                                            # Eq. (51), scale absorbed
-    A = W_v if W_o is None else W_o @ W_v                          # Eq. (45)
-    scores = torch.einsum("bid,de,bje->bij", u, B, u)              # Eq. (53)
+    B = c * W_q.T @ W_k  # Eq. (51), scale absorbed
+    A = W_v if W_o is None else W_o @ W_v  # Eq. (45)
+    scores = torch.einsum("bid,de,bje->bij", u, B, u)  # Eq. (53)
     causal = torch.ones(T, T, dtype=torch.bool, device=u.device).tril()
     scores = scores.masked_fill(~causal, float("-inf"))
-    pi = torch.softmax(scores, dim=-1)                             # Eq. (47)
-    outputs = torch.einsum("bij,od,bjd->bio", pi, A, u)            # Eq. (46): sum_j pi_ij A u_j
+    pi = torch.softmax(scores, dim=-1)  # Eq. (47)
+    outputs = torch.einsum("bij,od,bjd->bio", pi, A, u)  # Eq. (46): sum_j pi_ij A u_j
     if squeeze:
         pi, outputs, scores = pi[0], outputs[0], scores[0]
     return AttentionTVVAR(pi=pi, outputs=outputs, A=A, B=B, scores=scores)
 
 
-def attention_reference(u: torch.Tensor, W_q: torch.Tensor, W_k: torch.Tensor, W_v: torch.Tensor,
-                        W_o: torch.Tensor | None = None, *, scale: float | None = None) -> torch.Tensor:
+def attention_reference(
+    u: torch.Tensor,
+    W_q: torch.Tensor,
+    W_k: torch.Tensor,
+    W_v: torch.Tensor,
+    W_o: torch.Tensor | None = None,
+    *,
+    scale: float | None = None,
+) -> torch.Tensor:
     r"""The same head through ``torch.nn.functional.scaled_dot_product_attention(is_causal=True)``.
 
     Queries, keys and values are formed as in Eq. (48), ``q = u @ W_q.T`` etc.;
@@ -427,7 +459,7 @@ def attention_reference(u: torch.Tensor, W_q: torch.Tensor, W_k: torch.Tensor, W
     squeeze = u.ndim == 2
     if squeeze:
         u = u[None]
-    q, k, v = u @ W_q.T, u @ W_k.T, u @ W_v.T                     # Eq. (48)
+    q, k, v = u @ W_q.T, u @ W_k.T, u @ W_v.T  # Eq. (48)
     y = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=c)
     if W_o is not None:
         y = y @ W_o.T
@@ -454,9 +486,12 @@ def attention_coefficients(pi: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
     return pi[..., None, None] * A
 
 
-def multihead_coefficients(pis: list[torch.Tensor] | tuple[torch.Tensor, ...],
-                           As: list[torch.Tensor] | tuple[torch.Tensor, ...],
-                           *, residual: bool = False) -> torch.Tensor:
+def multihead_coefficients(
+    pis: list[torch.Tensor] | tuple[torch.Tensor, ...],
+    As: list[torch.Tensor] | tuple[torch.Tensor, ...],
+    *,
+    residual: bool = False,
+) -> torch.Tensor:
     r"""TV-VAR coefficients of a multi-head layer: :math:`\mathbf A_{ij}=\sum_h\pi^h_{ij}\mathbf A_h\;(+\delta_{ij}\mathbf I)`.
 
     The sum over heads (and, with ``residual``, the identity on the diagonal from
@@ -478,7 +513,8 @@ def multihead_coefficients(pis: list[torch.Tensor] | tuple[torch.Tensor, ...],
             raise ValueError("a residual connection needs square coefficient matrices")
         T = coef.shape[-3]
         eye = torch.eye(T, dtype=coef.dtype, device=coef.device)[..., None, None] * torch.eye(
-            d, dtype=coef.dtype, device=coef.device)
+            d, dtype=coef.dtype, device=coef.device
+        )
         coef = coef + eye
     return coef
 
@@ -497,8 +533,9 @@ class _Block(torch.nn.Module):
         self.v = torch.nn.Linear(d, d, bias=False)
         self.o = torch.nn.Linear(d, d, bias=False)
         self.ln2 = torch.nn.LayerNorm(d)
-        self.mlp = torch.nn.Sequential(torch.nn.Linear(d, mlp_ratio * d), torch.nn.GELU(),
-                                       torch.nn.Linear(mlp_ratio * d, d))
+        self.mlp = torch.nn.Sequential(
+            torch.nn.Linear(d, mlp_ratio * d), torch.nn.GELU(), torch.nn.Linear(mlp_ratio * d, d)
+        )
 
     def attention(self, h: torch.Tensor) -> torch.Tensor:
         Bsz, T, d = h.shape
@@ -541,8 +578,18 @@ class TinyGPT(torch.nn.Module):
         Residual stream and per-layer inputs, for dissecting a block.
     """
 
-    def __init__(self, vocab: int, T: int, *, d_model: int = 32, n_heads: int = 2, n_layers: int = 2,
-                 mlp_ratio: int = 4, seed: int | torch.Generator | None = 0, dtype: torch.dtype = torch.float64):
+    def __init__(
+        self,
+        vocab: int,
+        T: int,
+        *,
+        d_model: int = 32,
+        n_heads: int = 2,
+        n_layers: int = 2,
+        mlp_ratio: int = 4,
+        seed: int | torch.Generator | None = 0,
+        dtype: torch.dtype = torch.float64,
+    ):
         super().__init__()
         self.vocab = _check_int(vocab, "vocab", 2)
         self.T = _check_int(T, "T", 1)
@@ -605,8 +652,12 @@ class TinyGPT(torch.nn.Module):
         blk, dh = self.blocks[layer], self.d_model // self.n_heads
         assert isinstance(blk, _Block)  # ModuleList items are plain Modules to the checker
         rows = slice(head * dh, (head + 1) * dh)
-        return (blk.q.weight[rows].detach(), blk.k.weight[rows].detach(), blk.v.weight[rows].detach(),
-                blk.o.weight[:, rows].detach())
+        return (
+            blk.q.weight[rows].detach(),
+            blk.k.weight[rows].detach(),
+            blk.v.weight[rows].detach(),
+            blk.o.weight[:, rows].detach(),
+        )
 
     def num_params(self) -> int:
         """Number of trainable parameters (the tied read-out counted once)."""
@@ -614,8 +665,9 @@ class TinyGPT(torch.nn.Module):
 
 
 # --------------------------------------------------------------------------- data of known law, training
-def copy_task(n: int, T: int, vocab: int, *, seed: int | torch.Generator | None = 0,
-              device: Any = None) -> tuple[torch.Tensor, float]:
+def copy_task(
+    n: int, T: int, vocab: int, *, seed: int | torch.Generator | None = 0, device: Any = None
+) -> tuple[torch.Tensor, float]:
     r"""Sequences whose second half copies the first: ``n`` rows of ``T`` (even) token ids.
 
     The first ``T/2`` tokens are i.i.d. uniform on ``vocab``; token ``T/2 + i``
@@ -638,8 +690,9 @@ def copy_task(n: int, T: int, vocab: int, *, seed: int | torch.Generator | None 
     return ids.to(device), floor
 
 
-def markov_tokens(P: torch.Tensor, n: int, T: int, *,
-                  seed: int | torch.Generator | None = 0) -> tuple[torch.Tensor, float]:
+def markov_tokens(
+    P: torch.Tensor, n: int, T: int, *, seed: int | torch.Generator | None = 0
+) -> tuple[torch.Tensor, float]:
     r"""``n`` stationary Markov chains of length ``T`` with transition matrix ``P``; and the entropy rate.
 
     Returns token ids (n, T) and :math:`H = -\sum_a\mu_a\sum_b P_{ab}\log P_{ab}`
@@ -664,9 +717,17 @@ def markov_tokens(P: torch.Tensor, n: int, T: int, *,
     return torch.stack(out, 1), H
 
 
-def train_gpt(model: TinyGPT, ids: torch.Tensor, *, steps: int = 300, batch_size: int = 64, lr: float = 3e-3,
-              seed: int | torch.Generator | None = 0, progress: bool = True,
-              after_step: Callable[[int], None] | None = None) -> list[float]:
+def train_gpt(
+    model: TinyGPT,
+    ids: torch.Tensor,
+    *,
+    steps: int = 300,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    seed: int | torch.Generator | None = 0,
+    progress: bool = True,
+    after_step: Callable[[int], None] | None = None,
+) -> list[float]:
     """Train ``model`` by next-token cross-entropy (nats per token) on rows of ``ids``; returns the loss per step.
 
     Adam with seeded minibatches and a tqdm progress bar; the loss at position

@@ -11,9 +11,7 @@ from hypothesis.extra import numpy as hnp
 def joint_pmfs(draw, min_vars: int = 1, max_vars: int = 4, max_size: int = 3, sparse: bool = True) -> np.ndarray:
     """A joint pmf with ``min_vars..max_vars`` axes of size 1..max_size, some cells exactly zero."""
     shape = tuple(draw(st.lists(st.integers(1, max_size), min_size=min_vars, max_size=max_vars)))
-    weights = draw(
-        hnp.arrays(np.float64, shape, elements=st.floats(0.0, 1.0, allow_nan=False, allow_subnormal=False))
-    )
+    weights = draw(hnp.arrays(np.float64, shape, elements=st.floats(0.0, 1.0, allow_nan=False, allow_subnormal=False)))
     if sparse:
         zero = draw(hnp.arrays(np.bool_, shape))
         weights = np.where(zero, 0.0, weights)

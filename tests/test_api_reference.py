@@ -11,7 +11,7 @@ import semlib
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-import api_reference  # noqa: E402
+import api_reference
 
 
 def test_every_module_is_public_and_has_a_page():
@@ -29,8 +29,13 @@ def test_every_public_name_is_on_its_page():
 
 
 def test_pages_are_up_to_date():
-    done = subprocess.run([sys.executable, str(ROOT / "tools" / "api_reference.py"), "--check"],
-                          capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "api_reference.py"), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert done.returncode == 0, "run `python tools/api_reference.py`:\n" + done.stdout
 
 
@@ -48,7 +53,10 @@ semlib.geometry.gw_distance
 s = "I.kl_divergence in a string"
 """
     assert api_reference.uses_of(code) == {
-        ("info", "entropy"), ("directed", "directed_information"), ("device", "by_scale"),
-        ("flow", "flow_increments"), ("geometry", "gw_distance"),
+        ("info", "entropy"),
+        ("directed", "directed_information"),
+        ("device", "by_scale"),
+        ("flow", "flow_increments"),
+        ("geometry", "gw_distance"),
     }
     assert "__version__" not in api_reference.MODULES and semlib.__version__

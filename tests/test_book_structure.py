@@ -15,9 +15,7 @@ CHAPTERS = ROOT / "chapters"
 
 def page_files() -> list[Path]:
     return sorted(
-        p
-        for p in CHAPTERS.rglob("*")
-        if p.suffix in {".md", ".ipynb"} and ".ipynb_checkpoints" not in p.parts
+        p for p in CHAPTERS.rglob("*") if p.suffix in {".md", ".ipynb"} and ".ipynb_checkpoints" not in p.parts
     )
 
 
@@ -47,7 +45,7 @@ def test_notebook_is_committed_clean_and_checks_something(nb_path):
         "commit notebooks without outputs (the build executes them)"
     )
     source = "\n".join("".join(c["source"]) for c in code)
-    assert re.search(r"^\s*assert\b", source, re.M), "a chapter notebook needs at least one check cell (assert)"
+    assert re.search(r"^\s*assert\b", source, re.MULTILINE), "a chapter notebook needs at least one check cell (assert)"
     assert not re.search(r"""(device\(\s*['"]cuda|\.to\(\s*['"]cuda|\.cuda\(\))""", source), (
         "pick the device with semlib.device.get_device(), never name cuda"
     )
@@ -56,14 +54,14 @@ def test_notebook_is_committed_clean_and_checks_something(nb_path):
 
 def test_bibliography_holds_every_reference_of_the_paper():
     text = (ROOT / "references.bib").read_text()
-    numbers = [int(n) for n in re.findall(r"^% \[(\d+)\]\s*$", text, re.M)]
+    numbers = [int(n) for n in re.findall(r"^% \[(\d+)\]\s*$", text, re.MULTILINE)]
     assert numbers == list(range(1, 102)), "references.bib must carry the paper's references [1]..[101] in order"
-    keys = re.findall(r"^@\w+\{([^,]+),", text, re.M)
+    keys = re.findall(r"^@\w+\{([^,]+),", text, re.MULTILINE)
     assert len(keys) == len(set(keys)), "duplicate BibTeX keys"
 
 
 def test_citations_resolve():
-    keys = set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "references.bib").read_text(), re.M))
+    keys = set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "references.bib").read_text(), re.MULTILINE))
     cited = set()
     for page in page_files():
         text = page.read_text()

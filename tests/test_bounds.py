@@ -52,7 +52,7 @@ def test_rademacher_finite_single_and_massart():
     # the class {+v, -v}: E|sigma.v|/M
     two = torch.cat([v, -v])
     est2, se2 = bd.rademacher_finite(two, 20000, seed=3)
-    exact_approx = math.sqrt(2 / math.pi) * v.norm().item() / 200       # CLT for E|sum sigma v|
+    exact_approx = math.sqrt(2 / math.pi) * v.norm().item() / 200  # CLT for E|sum sigma v|
     assert abs(est2 - exact_approx) < 5 * se2 + 0.01 * exact_approx
 
 
@@ -61,7 +61,7 @@ def test_rademacher_linear_closed_form_and_mc():
     phi = torch.randn(40, 6, generator=g, dtype=torch.float64)
     closed, mc = bd.rademacher_linear(phi, 2.0, 3, n_draws=4000)
     assert mc <= closed and mc > 0.9 * closed
-    assert abs(closed - 2.0 * math.sqrt(3 * (phi ** 2).sum().item()) / 40) < 1e-12
+    assert abs(closed - 2.0 * math.sqrt(3 * (phi**2).sum().item()) / 40) < 1e-12
 
 
 def test_smoothed_loss_range_and_lipschitz():
@@ -88,15 +88,18 @@ def test_corrected_bound_terms_and_validation():
         bd.corrected_bound(phi, 2 * W, y, radius=1.0)
 
 
-@pytest.mark.parametrize("call, exc", [
-    (lambda: bd.printed_bound(torch.zeros(3), torch.zeros(3, dtype=torch.long)), TypeError),
-    (lambda: bd.printed_bound(torch.zeros(3, 2), torch.zeros(4, dtype=torch.long)), ValueError),
-    (lambda: bd.printed_bound(torch.zeros(3, 2), torch.full((3,), 2, dtype=torch.long)), ValueError),
-    (lambda: bd.printed_bound(torch.zeros(3, 2), torch.zeros(3, dtype=torch.long), delta=1.5), ValueError),
-    (lambda: bd.mcdiarmid_term(0, 0.1), ValueError),
-    (lambda: bd.smoothed_probs(torch.zeros(2, 3), 0.0), ValueError),
-    (lambda: bd.rademacher_finite(torch.zeros(3), 10), TypeError),
-])
+@pytest.mark.parametrize(
+    "call, exc",
+    [
+        (lambda: bd.printed_bound(torch.zeros(3), torch.zeros(3, dtype=torch.long)), TypeError),
+        (lambda: bd.printed_bound(torch.zeros(3, 2), torch.zeros(4, dtype=torch.long)), ValueError),
+        (lambda: bd.printed_bound(torch.zeros(3, 2), torch.full((3,), 2, dtype=torch.long)), ValueError),
+        (lambda: bd.printed_bound(torch.zeros(3, 2), torch.zeros(3, dtype=torch.long), delta=1.5), ValueError),
+        (lambda: bd.mcdiarmid_term(0, 0.1), ValueError),
+        (lambda: bd.smoothed_probs(torch.zeros(2, 3), 0.0), ValueError),
+        (lambda: bd.rademacher_finite(torch.zeros(3), 10), TypeError),
+    ],
+)
 def test_validation(call, exc):
     with pytest.raises(exc):
         call()
@@ -108,7 +111,7 @@ def test_property_smoothed_loss_bounded_and_above_plain(M, V, gamma, seed):
     z, y = _data(M, V, seed, scale=20.0)
     ls, lp = bd.smoothed_loss(z, y, gamma), bd.per_sample_loss(z, y)
     assert (ls <= bd.smoothed_loss_range(V, gamma) + 1e-9).all() and (ls >= -1e-12).all()
-    assert (ls <= lp - math.log(1 - gamma) + 1e-9).all()          # q_gamma >= (1 - gamma) q
+    assert (ls <= lp - math.log(1 - gamma) + 1e-9).all()  # q_gamma >= (1 - gamma) q
 
 
 def test_rademacher_and_massart_reject_nan():

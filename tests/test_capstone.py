@@ -95,7 +95,7 @@ def test_continuation_joint_and_mutual_information():
 
 def test_mc_mean_of_flow_estimates_the_mutual_information():
     model = _model(V=5, seed=4)
-    with torch.no_grad():                                   # make the prompts matter
+    with torch.no_grad():  # make the prompts matter
         model.tok.weight.mul_(3.0)
     J = cs.continuation_joint(model, PROMPTS, 2)
     exact = float(info.mutual_information(J, (0,), (1, 2)))
@@ -138,8 +138,17 @@ def test_checkpoints_reproduce_train_gpt():
     ids = torch.randint(0, 5, (40, 6), generator=torch.Generator().manual_seed(0))
     m1, m2 = _model(seed=3), _model(seed=3)
     ref = tv.train_gpt(m1, ids, steps=12, batch_size=8, lr=1e-2, seed=1, progress=False)
-    losses, rec = cs.train_with_checkpoints(m2, ids, steps=12, batch_size=8, lr=1e-2, seed=1, progress=False,
-                                            checkpoints=[0, 5, 12], callback=lambda s, mod: float(mod.pos.weight.sum()))
+    losses, rec = cs.train_with_checkpoints(
+        m2,
+        ids,
+        steps=12,
+        batch_size=8,
+        lr=1e-2,
+        seed=1,
+        progress=False,
+        checkpoints=[0, 5, 12],
+        callback=lambda s, mod: float(mod.pos.weight.sum()),
+    )
     assert losses == pytest.approx(ref, abs=1e-12)
     assert sorted(rec) == [0, 5, 12] and rec[12] == pytest.approx(float(m1.pos.weight.detach().sum()), abs=1e-12)
     assert rec[0] != pytest.approx(rec[12])
@@ -168,5 +177,6 @@ def test_validation():
     with pytest.raises(ValueError, match="callback"):
         cs.train_with_checkpoints(model, torch.zeros(4, 6, dtype=torch.long), steps=2, checkpoints=[1])
     with pytest.raises(ValueError, match="checkpoints"):
-        cs.train_with_checkpoints(model, torch.zeros(4, 6, dtype=torch.long), steps=2, checkpoints=[3],
-                                  callback=lambda s, m: 0)
+        cs.train_with_checkpoints(
+            model, torch.zeros(4, 6, dtype=torch.long), steps=2, checkpoints=[3], callback=lambda s, m: 0
+        )

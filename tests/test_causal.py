@@ -87,9 +87,7 @@ def test_counterfactual_deterministic_matches_direct_computation():
 
 
 def test_counterfactual_xor_and_response_types():
-    scm = DiscreteSCM(
-        {"X": (2, (), lambda u: u, [0.5, 0.5]), "Y": (2, ("X",), lambda x, u: x ^ u, [0.7, 0.3])}
-    )
+    scm = DiscreteSCM({"X": (2, (), lambda u: u, [0.5, 0.5]), "Y": (2, ("X",), lambda x, u: x ^ u, [0.7, 0.3])})
     # Y = X xor U; seeing X=1, Y=1 gives U=0, so Y_{X=0} = 0
     assert scm.counterfactual(["Y"], do={"X": 0}, given={"X": 1, "Y": 1}).tolist() == [1.0, 0.0]
     m1 = canonical_binary_scm(0.5, [0.4, 0.3, 0.0, 0.3])
@@ -113,8 +111,9 @@ def test_counterfactual_with_evidence_equal_to_do_is_conditioning():
 def test_table_mechanism_equals_callable():
     table = np.array([[0, 1], [1, 0]])
     a = DiscreteSCM({"X": (2, (), lambda u: u, [0.3, 0.7]), "Y": (2, ("X",), table, [0.6, 0.4])})
-    b = DiscreteSCM({"X": Mechanism(2, (), lambda u: u, np.array([0.3, 0.7])),
-                     "Y": (2, ("X",), lambda x, u: x ^ u, [0.6, 0.4])})
+    b = DiscreteSCM(
+        {"X": Mechanism(2, (), lambda u: u, np.array([0.3, 0.7])), "Y": (2, ("X",), lambda x, u: x ^ u, [0.6, 0.4])}
+    )
     assert np.allclose(a.joint(), b.joint(), atol=1e-15)
 
 

@@ -29,6 +29,7 @@ def _q_hat_and_totals(symbols, model):
 
 # ----------------------------------------------------------------------------- ideal lengths, quantisation
 
+
 def test_ideal_code_length_values():
     assert C.ideal_code_length([0.5, 0.25, 1.0]) == pytest.approx(3.0)
     assert C.ideal_code_length(np.full(10, 1 / 8)) == pytest.approx(30.0)
@@ -62,6 +63,7 @@ def test_quantize_validation():
 
 # ----------------------------------------------------------------------------- arithmetic coder
 
+
 @settings(max_examples=60)
 @given(st.integers(2, 12), st.integers(0, 300), st.integers(0, 2**31 - 1), st.sampled_from([16, 32, 48]))
 def test_roundtrip_static_table(V, n, seed, precision):
@@ -79,8 +81,12 @@ def test_roundtrip_static_table(V, n, seed, precision):
 
 
 @settings(max_examples=40)
-@given(st.integers(2, 6), st.integers(0, 3), st.sampled_from(["kt", "witten-bell"]),
-       st.lists(st.integers(0, 5), min_size=0, max_size=400))
+@given(
+    st.integers(2, 6),
+    st.integers(0, 3),
+    st.sampled_from(["kt", "witten-bell"]),
+    st.lists(st.integers(0, 5), min_size=0, max_size=400),
+)
 def test_roundtrip_adaptive_model(V, k, method, xs):
     x = np.array([a % V for a in xs], dtype=np.int64)
     model = C.AdaptiveContextModel(V, k, method)
@@ -102,9 +108,9 @@ def test_code_length_bound_with_float_model_and_quantisation_overhead():
     overhead = float(np.log2(q / q_hat).sum())
     ideal = C.ideal_code_length(q)
     rounding = C.arithmetic_code_bound(q_hat, F) - C.ideal_code_length(q_hat) - 2
-    assert rounding < 1e-3                      # 5000 * 2^16 / 2^46: about 5e-6 bits
+    assert rounding < 1e-3  # 5000 * 2^16 / 2^46: about 5e-6 bits
     assert code.n_bits <= ideal + overhead + 2 + rounding + 1e-9
-    assert abs(overhead) < 0.01 * ideal          # 16-bit frequencies: overhead far below 1 %
+    assert abs(overhead) < 0.01 * ideal  # 16-bit frequencies: overhead far below 1 %
     assert np.array_equal(C.arithmetic_decode(code, table), x)
 
 
@@ -113,7 +119,7 @@ def test_kt_frequencies_exact_and_no_overhead():
     model = C.AdaptiveContextModel(4, 2, "kt")
     q_hat, _F = _q_hat_and_totals(x, model)
     exact = 2.0 ** -C.adaptive_code_lengths(x, 2, 4)
-    assert np.allclose(q_hat, exact, rtol=0, atol=1e-15)   # integers (2n+1)/(2n_c+V): no quantisation
+    assert np.allclose(q_hat, exact, rtol=0, atol=1e-15)  # integers (2n+1)/(2n_c+V): no quantisation
     code = C.arithmetic_encode(x, model)
     assert C.ideal_code_length(q_hat) <= code.n_bits <= C.ideal_code_length(q_hat) + 2 + 1e-6
 
@@ -133,9 +139,14 @@ def test_arithmetic_coder_validation():
 
 # ----------------------------------------------------------------------------- context models
 
+
 @settings(max_examples=40)
-@given(st.integers(2, 5), st.integers(0, 3), st.sampled_from(["kt", "witten-bell"]),
-       st.lists(st.integers(0, 4), min_size=1, max_size=200))
+@given(
+    st.integers(2, 5),
+    st.integers(0, 3),
+    st.sampled_from(["kt", "witten-bell"]),
+    st.lists(st.integers(0, 4), min_size=1, max_size=200),
+)
 def test_vectorised_equals_sequential(V, k, method, xs):
     x = np.array([a % V for a in xs], dtype=np.int64)
     model = C.AdaptiveContextModel(V, k, method)
@@ -150,7 +161,9 @@ def test_vectorised_equals_sequential(V, k, method, xs):
 def test_kt_order0_is_dirichlet_multinomial(beta):
     x = np.random.default_rng(1).integers(0, 6, 500)
     V, n_a = 6, np.bincount(x, minlength=6)
-    closed = (gammaln(len(x) + V * beta) - gammaln(V * beta) - (gammaln(n_a + beta) - gammaln(beta)).sum()) / math.log(2)
+    closed = (gammaln(len(x) + V * beta) - gammaln(V * beta) - (gammaln(n_a + beta) - gammaln(beta)).sum()) / math.log(
+        2
+    )
     assert C.adaptive_code_lengths(x, 0, V, beta=beta).sum() == pytest.approx(closed, rel=1e-12)
     # exchangeable: permuting the sequence leaves the order-0 code length unchanged
     perm = np.random.default_rng(2).permutation(x)
@@ -162,7 +175,7 @@ def test_context_ids_match_tuples():
     ids = C.context_ids(x, 3, 3)
     padded = np.r_[[3, 3, 3], x]
     for j in range(4):
-        tuples = [tuple(padded[t + 3 - j:t + 3]) for t in range(x.size)]
+        tuples = [tuple(padded[t + 3 - j : t + 3]) for t in range(x.size)]
         # same id <=> same tuple
         lookup = {}
         for i, tup in zip(ids[j], tuples):
@@ -173,7 +186,7 @@ def test_context_ids_match_tuples():
 def test_ngram_cross_entropy_order0_by_hand():
     rng = np.random.default_rng(5)
     V = 5
-    train, test = rng.integers(0, 4, 1000), rng.integers(0, 5, 300)     # symbol 4 unseen in training
+    train, test = rng.integers(0, 4, 1000), rng.integers(0, 5, 300)  # symbol 4 unseen in training
     n_a, T = np.bincount(train, minlength=V), 4
     q = (n_a + T / V) / (train.size + T)
     assert C.ngram_cross_entropy(train, test, 0, V) == pytest.approx(-np.log2(q[test]).mean(), rel=1e-12)
@@ -210,6 +223,7 @@ def test_model_validation():
 
 # ----------------------------------------------------------------------------- two-part codes
 
+
 def test_two_part_order0_data_is_plugin_entropy():
     x = np.random.default_rng(7).integers(0, 9, 2000)
     code = C.two_part_code_length(x, 0, 9)
@@ -218,7 +232,7 @@ def test_two_part_order0_data_is_plugin_entropy():
 
 
 def test_two_part_model_bits_by_hand():
-    x = np.array([0, 1, 1, 0, 1, 1, 1, 0])            # order 1, V = 2: M = 3 * 2 = 6 cells
+    x = np.array([0, 1, 1, 0, 1, 1, 1, 0])  # order 1, V = 2: M = 3 * 2 = 6 cells
     code = C.two_part_code_length(x, 1, 2)
     # contexts: start -> 0; 0 -> 1, 1 -> 0 ... cells (start,0), (0,1), (1,1), (1,0): m = 4
     assert code.n_cells == 4 and code.n_contexts == 3
@@ -237,8 +251,8 @@ def test_two_part_data_bits_decrease_with_order():
     x = np.random.default_rng(8).integers(0, 4, 3000)
     data = [C.two_part_code_length(x, k, 4).data_bits for k in range(4)]
     model = [C.two_part_code_length(x, k, 4).model_bits for k in range(4)]
-    assert all(a >= b - 1e-9 for a, b in itertools.pairwise(data))     # more context never fits worse
-    assert all(a < b for a, b in itertools.pairwise(model))            # ... but costs more to describe
+    assert all(a >= b - 1e-9 for a, b in itertools.pairwise(data))  # more context never fits worse
+    assert all(a < b for a, b in itertools.pairwise(model))  # ... but costs more to describe
 
 
 def test_ngram_cross_entropy_all_orders_matches_single():
@@ -273,12 +287,13 @@ def test_two_part_model_bits_stable_for_huge_alphabets():
 
 # ----------------------------------------------------------------------------- exact KT beta, bad symbols
 
+
 @pytest.mark.parametrize("beta", [1e-6, 7e-4, 0.0003, 0.1, 0.5, 2.5])
 def test_kt_small_beta_roundtrips_and_matches_vectorised(beta):
     """The model uses the beta it was given: no rounding to a denominator of 1000 (1e-6 became 0)."""
     x = np.random.default_rng(5).integers(0, 5, 400)
     x[-3:] = [4, 4, 4]
-    x[x == 3] = 2                       # symbol 3 never occurs: its probability must stay positive
+    x[x == 3] = 2  # symbol 3 never occurs: its probability must stay positive
     model = C.AdaptiveContextModel(5, 1, "kt", beta=beta)
     seq = []
     for a in x:

@@ -23,7 +23,7 @@ def test_corpus_is_large_distinct_and_reproducible(docs):
 
 
 def test_explicit_modules_and_errors():
-    docs = corpus.stdlib_docstrings(["json", "json"])        # a repeated module adds nothing
+    docs = corpus.stdlib_docstrings(["json", "json"])  # a repeated module adds nothing
     assert docs == corpus.stdlib_docstrings(["json"])
     with pytest.raises(ValueError, match="modules"):
         corpus.stdlib_docstrings(["no_such_module_xyz"])
@@ -52,7 +52,7 @@ def test_units_encode_the_same_text():
     text = "Return the naïve café's résumé."
     assert bytes(corpus.encode(text, "byte")).decode("utf-8") == text
     assert "".join(map(chr, corpus.encode(text, "char"))) == text
-    assert len(corpus.encode(text, "byte")) == len(text) + 4    # four two-byte characters
+    assert len(corpus.encode(text, "byte")) == len(text) + 4  # four two-byte characters
     with pytest.raises(ValueError, match="unit"):
         corpus.encode(text, "word")
     with pytest.raises(TypeError, match="text"):
@@ -63,7 +63,7 @@ def test_wordpiece_units():
     pytest.importorskip("tokenizers")
     tok = corpus.wordpiece_tokenizer()
     ids = corpus.encode("Return the list of files.", "wordpiece", tokenizer=tok)
-    assert tok.decode(ids) == "return the list of files."    # lower-cased, no [CLS]/[SEP]
+    assert tok.decode(ids) == "return the list of files."  # lower-cased, no [CLS]/[SEP]
     assert len(ids) == 6
 
 

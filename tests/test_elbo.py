@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from semlib import elbo as el
 
-D64 = dict(dtype=torch.float64)
+D64 = {"dtype": torch.float64}
 
 
 def _random_case(seed: int, K: int = 5, batch: int = 7, V: int = 4, mask: bool = True):
@@ -133,7 +133,7 @@ def test_sampler_follows_the_law():
     # with B = 0 (uniform prior over the past) and a deterministic emission, check by counting
     V = 3
     A = torch.full((V, V), -50.0, **D64)
-    A[(torch.arange(V) + 1) % V, torch.arange(V)] = 50.0        # key token v emits v + 1
+    A[(torch.arange(V) + 1) % V, torch.arange(V)] = 50.0  # key token v emits v + 1
     m = el.LatentAlignmentLM(V, A=A, B=torch.zeros(V, V, **D64))
     ids = el.sample_alignment_source(m, 20000, 2, seed=0)
     assert ((ids[:, 1] - ids[:, 0]) % V == 1).all()
@@ -146,7 +146,9 @@ def test_training_decreases_loss_and_mle_beats_elbo_on_likelihood():
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(1)
     V = 4
-    src = el.LatentAlignmentLM(V, A=2 * torch.randn(V, V, generator=g, **D64), B=3 * torch.randn(V, V, generator=g, **D64))
+    src = el.LatentAlignmentLM(
+        V, A=2 * torch.randn(V, V, generator=g, **D64), B=3 * torch.randn(V, V, generator=g, **D64)
+    )
     ids = el.sample_alignment_source(src, 1500, 8, seed=0)
     fits = {}
     for obj in ("mixture", "elbo"):
@@ -159,7 +161,7 @@ def test_training_decreases_loss_and_mle_beats_elbo_on_likelihood():
 
 
 def test_validation():
-    lp, le, logits, _, _ = _random_case(5)
+    lp, le, _logits, _, _ = _random_case(5)
     with pytest.raises(TypeError, match="log_prior"):
         el.marginal_loglik(lp.numpy(), le)
     with pytest.raises(ValueError, match="log_prior"):

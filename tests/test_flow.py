@@ -124,7 +124,7 @@ def test_reward_capacity_at_the_top_uses_only_the_best_prompt():
     res = fl.semantic_information_capacity(src, reward=w, min_reward=float(wbar.max()))
     assert math.isinf(float(res.lam))
     assert float(res.input_pmf[wbar < wbar.max()].sum()) == 0.0
-    assert abs(float(res.capacity)) < 1e-12               # one prompt carries no information
+    assert abs(float(res.capacity)) < 1e-12  # one prompt carries no information
 
 
 def test_reward_capacity_curve_is_concave_non_increasing():
@@ -171,7 +171,7 @@ def test_capacity_honours_tol_and_max_iter_without_reward():
         fl.semantic_information_capacity(src, max_iter=1)
     loose = fl.semantic_information_capacity(src, tol=1e-3)
     assert float(loose.capacity) == float(channel_capacity(src.channel(), tol=1e-3).capacity)
-    default = fl.semantic_information_capacity(src)          # the defaults are channel_capacity's
+    default = fl.semantic_information_capacity(src)  # the defaults are channel_capacity's
     assert float(default.capacity) == float(channel_capacity(src.channel()).capacity)
 
 

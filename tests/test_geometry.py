@@ -32,6 +32,7 @@ def brute_objective(C1, C2, T):
 
 # --- sphere, cosines ------------------------------------------------------------------------
 
+
 def test_to_sphere_unit_norm_and_types():
     X = cloud()
     S = g.to_sphere(X)
@@ -61,6 +62,7 @@ def test_cosine_similarity_matches_formula():
 
 # --- analogies ------------------------------------------------------------------------------
 
+
 def toy_table():
     # man, woman, king, queen, apple: queen = king - man + woman exactly
     man, woman, royal, fruit = np.eye(4)
@@ -71,7 +73,7 @@ def toy_table():
 def test_analogy_recovers_queen_and_excludes_queries():
     V = toy_table()
     for method in ("3cosadd", "3cosmul"):
-        res = g.analogy(V, 0, 2, 1, k=2, method=method)       # man : king :: woman : ?
+        res = g.analogy(V, 0, 2, 1, k=2, method=method)  # man : king :: woman : ?
         assert res.ids[0, 0] == 3
         assert not set(res.ids[0]) & {0, 1, 2}
 
@@ -113,6 +115,7 @@ def test_nearest_neighbors_against_sort():
 
 # --- Gromov–Wasserstein ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("solver", ["exact", "entropic"])
 def test_gw_zero_under_rotation_and_permutation(solver):
     X = cloud(40, 6)
@@ -127,7 +130,7 @@ def test_gw_zero_under_rotation_and_permutation(solver):
         res = g.entropic_gromov_wasserstein(X, Y, epsilon=1e-3, sinkhorn_tol=1e-6)
         assert res.distance2 < 1e-8
     assert res.converged
-    assert np.array_equal(res.matching, np.argsort(perm))          # Y[j] = X[perm[j]]
+    assert np.array_equal(res.matching, np.argsort(perm))  # Y[j] = X[perm[j]]
 
 
 def test_gw_objective_matches_fourfold_sum():
@@ -161,8 +164,9 @@ def test_gw_agrees_with_pot_entropic():
     X, Y = cloud(50, 5, 0), cloud(40, 5, 7)
     Xs, Ys = g.to_sphere(X), g.to_sphere(Y)
     p, q = np.full(50, 1 / 50), np.full(40, 1 / 40)
-    T_pot = ot.gromov.entropic_gromov_wasserstein(Xs @ Xs.T, Ys @ Ys.T, p, q, "square_loss", epsilon=0.05,
-                                                   numItermax=100_000)
+    T_pot = ot.gromov.entropic_gromov_wasserstein(
+        Xs @ Xs.T, Ys @ Ys.T, p, q, "square_loss", epsilon=0.05, numItermax=100_000
+    )
     res = g.entropic_gromov_wasserstein(X, Y, epsilon=0.05)
     val_pot = g.gw_objective(X, Y, T_pot)
     assert abs(res.distance2 - val_pot) <= 0.01 * val_pot
@@ -232,7 +236,7 @@ def test_entropic_inexact_projection_warns_and_value_is_true_objective():
         res = g.entropic_gromov_wasserstein(X, Y, p, p, epsilon=1e-5, max_iter=3, sinkhorn_max_iter=5)
     T = res.coupling
     Xs, Ys = g.to_sphere(X), g.to_sphere(Y)
-    assert np.abs(T.sum(1) - p).sum() + np.abs(T.sum(0) - p).sum() > 1e-6   # the plan really is off the marginals
+    assert np.abs(T.sum(1) - p).sum() + np.abs(T.sum(0) - p).sum() > 1e-6  # the plan really is off the marginals
     assert res.distance2 >= 0
     assert res.distance2 == pytest.approx(brute_objective(Xs @ Xs.T, Ys @ Ys.T, T), rel=1e-10, abs=1e-14)
 
@@ -252,8 +256,18 @@ def _pot_entropic(X, Y, eps, p=None, q=None):
     Xs, Ys = g.to_sphere(X), g.to_sphere(Y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        return ot.gromov.entropic_gromov_wasserstein(Xs @ Xs.T, Ys @ Ys.T, p, q, "square_loss", epsilon=eps,
-                                                     max_iter=1000, tol=1e-11, numItermax=5000, stopThr=1e-12)
+        return ot.gromov.entropic_gromov_wasserstein(
+            Xs @ Xs.T,
+            Ys @ Ys.T,
+            p,
+            q,
+            "square_loss",
+            epsilon=eps,
+            max_iter=1000,
+            tol=1e-11,
+            numItermax=5000,
+            stopThr=1e-12,
+        )
 
 
 def _l1_marginals(T, p, q):
@@ -262,8 +276,14 @@ def _l1_marginals(T, p, q):
 
 # (n, m, d, epsilon, seed): square and non-square, epsilon 0.03-0.1; all cases where POT's own Sinkhorn converges
 # to stopThr 1e-12 within 5000 iterations (at epsilon = 0.03 on 10x8 and 20x20 it does not)
-POT_CASES = [(10, 8, 4, 0.05, 1), (10, 8, 4, 0.1, 0), (30, 25, 4, 0.03, 2), (30, 25, 4, 0.05, 2),
-             (20, 20, 4, 0.1, 0), (40, 30, 5, 0.05, 2)]
+POT_CASES = [
+    (10, 8, 4, 0.05, 1),
+    (10, 8, 4, 0.1, 0),
+    (30, 25, 4, 0.03, 2),
+    (30, 25, 4, 0.05, 2),
+    (20, 20, 4, 0.1, 0),
+    (40, 30, 5, 0.05, 2),
+]
 
 
 @pytest.mark.parametrize("n, m, d, eps, seed", POT_CASES)
@@ -275,8 +295,8 @@ def test_entropic_gw_matches_pot_fixed_point(n, m, d, eps, seed):
     res = g.entropic_gromov_wasserstein(X, Y, epsilon=eps, tol=1e-11, sinkhorn_tol=1e-12, sinkhorn_max_iter=5000)
     assert res.converged
     rows, cols = _l1_marginals(res.coupling, p, q)
-    assert rows + cols <= 1e-12 * (1 + 1e-6)                               # both marginals, to the stated tolerance
-    assert np.abs(res.coupling - T_pot).max() < 1e-9                       # same fixed point as POT (observed <= 3e-11)
+    assert rows + cols <= 1e-12 * (1 + 1e-6)  # both marginals, to the stated tolerance
+    assert np.abs(res.coupling - T_pot).max() < 1e-9  # same fixed point as POT (observed <= 3e-11)
     assert res.distance2 == pytest.approx(g.gw_objective(X, Y, T_pot), rel=1e-8)
 
 
@@ -304,11 +324,10 @@ def test_sinkhorn_exit_test_is_on_the_row_marginal():
     M, p, q = _gradient_problem()
     z0, z1 = torch.zeros_like(p), torch.zeros_like(q)
     T, _, _, it, converged, err = g._sinkhorn_log(M, p, q, 0.05, z0, z1, 10_000, 1e-12)
-    assert converged and it > 10                                      # not the first check
+    assert converged and it > 10  # not the first check
     assert err <= 1e-12
-    assert float((T.sum(1) - p).abs().sum() + (T.sum(0) - q).abs().sum()) <= 1.5e-12   # the plan's error
-    ref = ot.sinkhorn(p.numpy(), q.numpy(), M.numpy(), 0.05, method="sinkhorn_log", numItermax=100_000,
-                      stopThr=1e-14)
+    assert float((T.sum(1) - p).abs().sum() + (T.sum(0) - q).abs().sum()) <= 1.5e-12  # the plan's error
+    ref = ot.sinkhorn(p.numpy(), q.numpy(), M.numpy(), 0.05, method="sinkhorn_log", numItermax=100_000, stopThr=1e-14)
     assert np.abs(T.numpy() - ref).max() < 1e-12
 
 
@@ -321,7 +340,7 @@ def test_sinkhorn_tol_is_respected_and_max_iter_is_reported():
         rows = float((T.sum(1) - p).abs().sum() + (T.sum(0) - q).abs().sum())
         assert converged and err <= tol and rows <= tol * 1.001
         errs.append((it, rows))
-    assert errs[0][0] < errs[1][0] < errs[2][0]                       # tighter tol, more iterations
+    assert errs[0][0] < errs[1][0] < errs[2][0]  # tighter tol, more iterations
     # exhaustion: max_iter that is not a multiple of the check period still gets a final check
     T, _, _, it, converged, err = g._sinkhorn_log(M, p, q, 0.02, z0, z1, 7, 1e-14)
     assert it == 7 and not converged
@@ -339,7 +358,7 @@ def test_sinkhorn_batch_agrees_with_single_problems():
     for b, (Mb, pb, qb) in enumerate(probs):
         Tb = g._sinkhorn_log(Mb, pb, qb, 0.05, z0[b], z1[b], 10_000, 1e-12)[0]
         assert torch.allclose(T[b], Tb, rtol=0, atol=1e-12)
-        assert float((T[b].sum(-1) - pb).abs().sum()) <= 1.5e-12      # every problem of the batch, not just one
+        assert float((T[b].sum(-1) - pb).abs().sum()) <= 1.5e-12  # every problem of the batch, not just one
 
 
 def test_sinkhorn_small_epsilon_absorbs_without_overflow():
@@ -356,8 +375,7 @@ def test_entropic_gw_unconverged_projection_is_reported():
     rng = np.random.default_rng(1)
     X, Y = rng.normal(size=(10, 4)), rng.normal(size=(8, 4))
     with pytest.warns(g.GWConvergenceWarning, match="Sinkhorn projection did not converge"):
-        res = g.entropic_gromov_wasserstein(X, Y, epsilon=0.05, sinkhorn_max_iter=10, sinkhorn_tol=1e-12,
-                                            max_iter=5)
+        res = g.entropic_gromov_wasserstein(X, Y, epsilon=0.05, sinkhorn_max_iter=10, sinkhorn_tol=1e-12, max_iter=5)
     assert not res.converged and res.n_iter == 5
     rows, _ = _l1_marginals(res.coupling, np.full(10, 0.1), np.full(8, 0.125))
     assert rows > 1e-12
@@ -383,7 +401,7 @@ def test_entropic_and_exact_gw_edge_sizes(n, m):
         rows, cols = _l1_marginals(res.coupling, p, q)
         assert rows <= 1e-9 and cols <= 1e-9
         assert res.distance2 >= 0
-    if n == 1 or m == 1:                                              # Pi(p, q) = {p q^T}
+    if n == 1 or m == 1:  # Pi(p, q) = {p q^T}
         res = g.entropic_gromov_wasserstein(X, Y, p, q, epsilon=0.05)
         assert np.allclose(res.coupling, np.outer(p, q), atol=1e-15)
 
@@ -398,23 +416,25 @@ def test_frank_wolfe_exit_conditions():
     assert res.converged and res.n_iter == len(h) - 1
     assert abs(h[-1] - h[-2]) <= 1e-12 * abs(h[-1]) + 1e-14 or res.gap <= 1e-14
     assert all(abs(h[k + 1] - h[k]) > 1e-12 * abs(h[k + 1]) + 1e-14 for k in range(len(h) - 2))  # no early exit
-    assert all(b <= a + 1e-15 for a, b in itertools.pairwise(h))             # exact line search: monotone
+    assert all(b <= a + 1e-15 for a, b in itertools.pairwise(h))  # exact line search: monotone
 
 
 def test_gw_validation_names_the_argument():
     X, Y = cloud(10, 3, 0), cloud(8, 3, 1)
     egw = g.entropic_gromov_wasserstein
-    for kwargs, exc, name in [({"sinkhorn_tol": 0.0}, ValueError, "sinkhorn_tol"),
-                              ({"sinkhorn_tol": float("nan")}, ValueError, "sinkhorn_tol"),
-                              ({"tol": -1.0}, ValueError, "`tol`"),
-                              ({"sinkhorn_max_iter": 0}, ValueError, "sinkhorn_max_iter"),
-                              ({"sinkhorn_max_iter": 10.0}, TypeError, "sinkhorn_max_iter"),
-                              ({"max_iter": True}, TypeError, "max_iter"),
-                              ({"epsilon": "0.1"}, TypeError, "epsilon")]:
+    for kwargs, exc, name in [
+        ({"sinkhorn_tol": 0.0}, ValueError, "sinkhorn_tol"),
+        ({"sinkhorn_tol": float("nan")}, ValueError, "sinkhorn_tol"),
+        ({"tol": -1.0}, ValueError, "`tol`"),
+        ({"sinkhorn_max_iter": 0}, ValueError, "sinkhorn_max_iter"),
+        ({"sinkhorn_max_iter": 10.0}, TypeError, "sinkhorn_max_iter"),
+        ({"max_iter": True}, TypeError, "max_iter"),
+        ({"epsilon": "0.1"}, TypeError, "epsilon"),
+    ]:
         with pytest.raises(exc, match=name):
             egw(X, Y, **kwargs)
     with pytest.raises(ValueError, match=r"`x` must have shape \(n, d\)"):
-        egw(np.stack([X, X]), Y)                                      # a batch is not accepted
+        egw(np.stack([X, X]), Y)  # a batch is not accepted
     with pytest.raises(ValueError, match=r"`y` must have shape \(n, d\)"):
         egw(X, Y[None])
     with pytest.raises(ValueError, match=r"`q` must have shape \(8,\)"):
@@ -438,7 +458,7 @@ def _words(n=12, d=6):
 
 def test_nearest_neighbors_k_can_equal_the_candidates_left():
     V = _words()
-    cand = [5, 6, 7, 8]                        # the query (0) is not a candidate: all 4 remain
+    cand = [5, 6, 7, 8]  # the query (0) is not a candidate: all 4 remain
     ids, _ = g.nearest_neighbors(V, [0], 4, candidates=cand)
     assert sorted(ids[0].tolist()) == cand
     with pytest.raises(ValueError, match="`k`"):
@@ -453,7 +473,7 @@ def test_nearest_neighbors_k_can_equal_the_candidates_left():
 
 def test_analogy_k_can_equal_the_candidates_left():
     V = _words()
-    cand = [6, 7, 8, 9]                        # a, b, c = 0, 1, 2 are not candidates: all 4 remain
+    cand = [6, 7, 8, 9]  # a, b, c = 0, 1, 2 are not candidates: all 4 remain
     res = g.analogy(V, [0], [1], [2], 4, candidates=cand)
     assert sorted(res.ids[0].tolist()) == cand
     with pytest.raises(ValueError, match="`k`"):

@@ -173,8 +173,7 @@ def _one_update(X: torch.Tensor, xi: torch.Tensor, beta: float) -> torch.Tensor:
 
 def _one_energy(X: torch.Tensor, xi: torch.Tensor, beta: float) -> torch.Tensor:
     M2 = (X * X).sum(-1).max()
-    return (-torch.logsumexp(beta * (X @ xi), 0) / beta + 0.5 * xi @ xi
-            + math.log(X.shape[0]) / beta + 0.5 * M2)
+    return -torch.logsumexp(beta * (X @ xi), 0) / beta + 0.5 * xi @ xi + math.log(X.shape[0]) / beta + 0.5 * M2
 
 
 def _loop(fn, X: torch.Tensor, q: torch.Tensor, beta: float) -> torch.Tensor:
@@ -190,8 +189,7 @@ def _loop(fn, X: torch.Tensor, q: torch.Tensor, beta: float) -> torch.Tensor:
 
     if B is None:
         return per_batch(X, q)
-    return torch.stack([per_batch(X[b] if Xb is not None else X, q[b] if qb is not None else q)
-                        for b in range(B)])
+    return torch.stack([per_batch(X[b] if Xb is not None else X, q[b] if qb is not None else q) for b in range(B)])
 
 
 @pytest.mark.parametrize("x_shape", [(_N, _D), (_B, _N, _D)], ids=["X(N,d)", "X(B,N,d)"])
@@ -230,7 +228,9 @@ def test_modern_update_rejects_numpy_and_mismatched_batches():
     with pytest.raises(TypeError, match="query"):
         hf.modern_hopfield_update(torch.ones(5, 4, dtype=torch.float64), np.ones(4), 1.0)
     with pytest.raises(ValueError, match="query"):
-        hf.modern_hopfield_update(torch.ones(3, 5, 4, dtype=torch.float64), torch.ones(2, 1, 4, dtype=torch.float64), 1.0)
+        hf.modern_hopfield_update(
+            torch.ones(3, 5, 4, dtype=torch.float64), torch.ones(2, 1, 4, dtype=torch.float64), 1.0
+        )
 
 
 def test_seed_none_draws_fresh_entropy_and_the_default_stays_reproducible():

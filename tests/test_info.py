@@ -115,7 +115,9 @@ def test_mutual_information_is_symmetric_nonnegative_and_matches_entropies(p):
         info.entropy(p, (0, 2)) + info.entropy(p, (1, 2)) - info.entropy(p, (0, 1, 2)) - info.entropy(p, (2,))
     )
     assert i_ab == pytest.approx(via_entropies, abs=1e-12)
-    assert info.conditional_entropy(p, 0, given=2) == pytest.approx(info.entropy(p, (0, 2)) - info.entropy(p, 2), abs=1e-12)
+    assert info.conditional_entropy(p, 0, given=2) == pytest.approx(
+        info.entropy(p, (0, 2)) - info.entropy(p, 2), abs=1e-12
+    )
 
 
 @given(joint_pmfs(min_vars=1, max_vars=3, sparse=False), joint_pmfs(min_vars=1, max_vars=3, sparse=False))
@@ -152,11 +154,11 @@ def test_non_numeric_raises_type_error():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(a=(0,), b=(0,)), "`a` and `b` share the axes"),
-        (dict(a=(0, 0), b=(1,)), "`a` repeats an axis"),
-        (dict(a=(0,), b=(5,)), "`b` names axis 5"),
-        (dict(a=(0,), b=(1,), given=(1,)), "`b` and `given` share"),
-        (dict(a=(0.5,), b=(1,)), "`a` must contain ints"),
+        ({"a": (0,), "b": (0,)}, "`a` and `b` share the axes"),
+        ({"a": (0, 0), "b": (1,)}, "`a` repeats an axis"),
+        ({"a": (0,), "b": (5,)}, "`b` names axis 5"),
+        ({"a": (0,), "b": (1,), "given": (1,)}, "`b` and `given` share"),
+        ({"a": (0.5,), "b": (1,)}, "`a` must contain ints"),
     ],
 )
 def test_bad_axes_raise(kwargs, message):

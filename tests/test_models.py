@@ -20,14 +20,14 @@ def test_joint_is_pmf_and_marginals(src):
 
 
 def test_eos_absorbing(src):
-    s, u = src.sample(500, seed=1)
+    _s, u = src.sample(500, seed=1)
     stopped = u[:, :-1] == 3
     assert bool((u[:, 1:][stopped] == 3).all())
 
 
 def test_marginal_logprobs_match_enumeration(src):
     j = src.joint()
-    s, u = src.sample(50, seed=2)
+    _s, u = src.sample(50, seed=2)
     lm = src.marginal_logprobs(u)
     for b in range(5):
         for t in range(src.length):
@@ -47,7 +47,7 @@ def test_cond_logprobs_and_posterior(src):
 
 
 def test_sampling_frequencies(src):
-    s, u = src.sample(40_000, seed=4)
+    _s, u = src.sample(40_000, seed=4)
     freq = torch.bincount(u[:, 0], minlength=4).double() / 40_000
     exact = (src.prompt_pmf[:, None] * src.kernel[:, 4]).sum(0)
     assert (freq - exact).abs().max() < 5 * math.sqrt(0.25 / 40_000)
@@ -92,7 +92,7 @@ def test_validation():
 
 
 # --- model families Q_Phi ------------------------------------------------------------------
-from semlib.models import (  # noqa: E402
+from semlib.models import (
     NGramModel,
     TinyTransformer,
     all_sequences,
@@ -152,7 +152,7 @@ def test_transformer_is_causal(small):
     s = torch.tensor([0, 0])
     u = torch.tensor([[1, 2, 0], [1, 0, 2]])
     lp = tf.cond_logprobs(s, u)
-    assert torch.allclose(lp[0, :2], lp[1, :2], atol=1e-12)      # same prefix u_1 -> same laws
+    assert torch.allclose(lp[0, :2], lp[1, :2], atol=1e-12)  # same prefix u_1 -> same laws
     assert not torch.allclose(lp[0, 2], lp[1, 2])
 
 
@@ -180,8 +180,9 @@ def test_information_weight_lowers_the_rate(small):
     for beta in (0.0, 2.0):
         torch.manual_seed(0)
         ng = NGramModel(3, 3, 3, order=2)
-        fit_next_token(ng, s, u, steps=300, batch_size=1000, lr=0.1, info_weight=beta,
-                       prompt_pmf=small.prompt_pmf, progress=False)
+        fit_next_token(
+            ng, s, u, steps=300, batch_size=1000, lr=0.1, info_weight=beta, prompt_pmf=small.prompt_pmf, progress=False
+        )
         rates.append(float(pretraining_rate(ng, small.prompt_pmf)))
     assert rates[1] < rates[0] - 0.05
 

@@ -17,13 +17,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "chapters" / "02_preliminaries" / "directed_information.ipynb"
 
-BUG = '''
+BUG = """
 import semlib.directed as _d
 import semlib.info as _i
 def _buggy_directed_information(p, x_axes, y_axes, delay=0, base=None):
     return _i.mutual_information(p, tuple(x_axes), tuple(y_axes), base=base)
 _d.directed_information = _buggy_directed_information
-'''
+"""
 
 
 def _execute(path: Path):
@@ -39,8 +39,15 @@ def test_a_broken_check_fails_the_notebook(tmp_path):
     nb = json.loads(CHAPTER.read_text())
     first_code = next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code")
     nb["cells"].insert(
-        first_code + 1, {"cell_type": "code", "metadata": {}, "source": BUG, "outputs": [], "execution_count": None,
-                         "id": "injected-bug"}
+        first_code + 1,
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "source": BUG,
+            "outputs": [],
+            "execution_count": None,
+            "id": "injected-bug",
+        },
     )
     broken = tmp_path / "broken.ipynb"
     broken.write_text(json.dumps(nb))

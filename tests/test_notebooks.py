@@ -50,7 +50,7 @@ def _one_thread_per_kernel(monkeypatch):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT / "chapters")) for p in NOTEBOOKS])
 def test_notebook_runs_and_its_checks_pass(path):
     try:
-        done, nb = ex.ensure_executed(path)
+        _done, nb = ex.ensure_executed(path)
     except ex.NotebookFailed as err:
         pytest.fail(str(err), pytrace=False)
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
@@ -126,8 +126,11 @@ def test_a_notebook_is_executed_once_and_again_after_semlib_changes(tmp_path):
     root = _tiny_repo(tmp_path)
     build = root / "_build"
     # the cell records each execution in a file, so the test counts real kernel runs
-    path = _notebook(root, "from pathlib import Path\nlog = Path('runs.txt')\n"
-                     "log.write_text(log.read_text() + 'x' if log.exists() else 'x')")
+    path = _notebook(
+        root,
+        "from pathlib import Path\nlog = Path('runs.txt')\n"
+        "log.write_text(log.read_text() + 'x' if log.exists() else 'x')",
+    )
     first, _ = ex.ensure_executed(path, build=build, root=root)
     second, nb = ex.ensure_executed(path, build=build, root=root)
     assert (first.cached, second.cached) == (False, True)

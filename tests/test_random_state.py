@@ -20,6 +20,7 @@ from semlib import _backend as B
 
 FORBIDDEN = ("rng", "generator", "random_state")
 
+
 def _public_callables() -> list[tuple[str, Callable[..., Any]]]:
     """Every public function, class and public method of a class, of every module in semlib.__all__."""
     out: list[tuple[str, Callable[..., Any]]] = []

@@ -271,7 +271,9 @@ def test_torch_matches_numpy_on_device(device):
 
 def test_torch_float32_runs_with_a_float32_tolerance():
     out = rd.blahut_arimoto_rd(
-        torch.tensor([0.7, 0.3], dtype=torch.float32), torch.tensor(1 - np.eye(2), dtype=torch.float32), [1.0, 3.0],
+        torch.tensor([0.7, 0.3], dtype=torch.float32),
+        torch.tensor(1 - np.eye(2), dtype=torch.float32),
+        [1.0, 3.0],
         tol=1e-5,
     )
     assert out.rate.dtype == torch.float32

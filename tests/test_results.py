@@ -37,8 +37,13 @@ RESULTS = _result_classes()
 
 def test_the_walk_finds_the_solver_results():
     names = {c.__name__ for c in RESULTS}
-    assert {"TiltedResult", "RateDistortionResult", "CapacityResult", "RateRewardResult",
-            "RewardCapacityResult"} <= names
+    assert {
+        "TiltedResult",
+        "RateDistortionResult",
+        "CapacityResult",
+        "RateRewardResult",
+        "RewardCapacityResult",
+    } <= names
 
 
 NOT_SOLVERS = {"AnalogyResult"}  # a lookup's answer, not an iteration's: no certificate to report

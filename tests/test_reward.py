@@ -57,8 +57,9 @@ def test_kl_optimum_torch_matches_numpy_and_numerical_optimum():
     assert isinstance(pi_t, torch.Tensor) and pi_t.dtype == torch.float64
     np.testing.assert_allclose(pi_t.numpy(), pi_np, atol=1e-14)
     logits = torch.zeros(3, 5, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([logits], max_iter=500, tolerance_grad=1e-14, tolerance_change=1e-18,
-                            line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS(
+        [logits], max_iter=500, tolerance_grad=1e-14, tolerance_change=1e-18, line_search_fn="strong_wolfe"
+    )
     P, R, Q = torch.tensor(p_s), torch.tensor(r), torch.tensor(ref)
 
     def closure():
@@ -175,8 +176,9 @@ def test_population_dpo_recovers_the_kl_optimum():
     P, R, Q = (torch.tensor(a) for a in (p_s, r, ref))
     weight = P[:, None, None] * Q[:, :, None] * Q[:, None, :] * torch.sigmoid(R[:, :, None] - R[:, None, :])
     theta = Q.log().clone().requires_grad_(True)
-    opt = torch.optim.LBFGS([theta], max_iter=500, tolerance_grad=1e-13, tolerance_change=1e-18,
-                            line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS(
+        [theta], max_iter=500, tolerance_grad=1e-13, tolerance_change=1e-18, line_search_fn="strong_wolfe"
+    )
 
     def closure():
         opt.zero_grad()

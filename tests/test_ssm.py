@@ -42,7 +42,7 @@ def test_scan_equals_unrolled_tvvar(selective):
     for k in range(j + 1, t + 1):
         prod = prod * Abar[0, k, c]
     assert abs(float((C[0, t] * prod * Bbar[0, j, c]).sum().detach() - A[0, t, j, c, c].detach())) < 1e-12
-    assert (A[0, t, j] - torch.diag(torch.diagonal(A[0, t, j]))).abs().max() == 0   # diagonal per channel
+    assert (A[0, t, j] - torch.diag(torch.diagonal(A[0, t, j]))).abs().max() == 0  # diagonal per channel
 
 
 def test_lti_is_toeplitz_selective_is_not():
@@ -84,8 +84,9 @@ def test_discretize_and_small_scan():
     a = torch.full((1, 3, 1, 1), 0.5, dtype=D)
     y = ssm.ssm_scan(torch.ones(1, 3, 1, dtype=D), a, torch.ones_like(a), torch.ones(1, 3, 1, dtype=D))
     assert torch.allclose(y[0, :, 0], torch.tensor([1.0, 1.5, 1.75], dtype=D))
-    Abar, Bbar = ssm.discretize(torch.full((1, 2, 1), 0.1, dtype=D), -torch.ones(1, 1, dtype=D),
-                                torch.full((1, 2, 1), 2.0, dtype=D))
+    Abar, Bbar = ssm.discretize(
+        torch.full((1, 2, 1), 0.1, dtype=D), -torch.ones(1, 1, dtype=D), torch.full((1, 2, 1), 2.0, dtype=D)
+    )
     assert abs(float(Abar[0, 0, 0, 0]) - math.exp(-0.1)) < 1e-15 and abs(float(Bbar[0, 1, 0, 0]) - 0.2) < 1e-15
 
 
@@ -135,7 +136,7 @@ def test_true_conditionals_give_exact_nll():
     """With exact conditionals the Eq. (79) expectation equals -log p(x) (chain rule over any order)."""
     g = torch.Generator().manual_seed(5)
     V, T = 2, 3
-    p = torch.rand(V ** T, generator=g, dtype=D)
+    p = torch.rand(V**T, generator=g, dtype=D)
     p = p / p.sum()
     grid = torch.tensor(list(itertools.product(range(V), repeat=T)))
 
@@ -158,7 +159,7 @@ def test_equal_size_with_tinygpt_and_training_lowers_loss():
     md = ssm.MaskedDiffusionLM(4, 6, d_model=16, n_heads=2, n_layers=1, seed=0)
     gpt = TinyGPT(4, 6, d_model=16, n_heads=2, n_layers=1, seed=0)
     assert md.num_params() - gpt.num_params() == 16
-    ids = torch.randint(0, 2, (64, 6), generator=torch.Generator().manual_seed(0)) * 3   # only tokens 0 and 3
+    ids = torch.randint(0, 2, (64, 6), generator=torch.Generator().manual_seed(0)) * 3  # only tokens 0 and 3
     losses = ssm.train_diffusion(md, ids, steps=60, batch_size=32, progress=False)
     assert sum(losses[-10:]) / 10 < sum(losses[:10]) / 10
     s = ssm.sample_diffusion(md, 50, steps=3, seed=1)
@@ -193,7 +194,7 @@ def test_bad_inputs(tiny_md):
     with pytest.raises(ValueError, match="delta"):
         ssm.discretize(-torch.ones(1, 4, 2, dtype=D), -torch.ones(2, 3, dtype=D), torch.ones(1, 4, 3, dtype=D))
     with pytest.raises(ValueError, match="ids"):
-        ssm.diffusion_loss(tiny_md, torch.tensor([[0, 3, 1]]))            # mask id in clean data
+        ssm.diffusion_loss(tiny_md, torch.tensor([[0, 3, 1]]))  # mask id in clean data
     with pytest.raises(TypeError, match="model"):
         ssm.diffusion_loss(TinyGPT(3, 3), torch.tensor([[0, 1, 1]]))
     with pytest.raises(ValueError, match="tau"):
@@ -201,8 +202,9 @@ def test_bad_inputs(tiny_md):
     with pytest.raises(ValueError, match="steps"):
         ssm.sample_diffusion(tiny_md, 2, steps=5)
     with pytest.raises(ValueError, match="T <= 12"):
-        ssm.diffusion_loss_exact(ssm.MaskedDiffusionLM(2, 13, d_model=4, n_heads=1, n_layers=1),
-                                 torch.zeros(1, 13, dtype=torch.long))
+        ssm.diffusion_loss_exact(
+            ssm.MaskedDiffusionLM(2, 13, d_model=4, n_heads=1, n_layers=1), torch.zeros(1, 13, dtype=torch.long)
+        )
 
 
 def test_model_seed_does_not_reset_the_global_rng():

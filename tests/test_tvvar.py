@@ -21,8 +21,10 @@ def _head(seed: int, d: int, d_k: int, d_v: int, with_o: bool):
     return W(d_k, d), W(d_k, d), W(d_v, d), (W(d, d_v) if with_o else None)
 
 
-@pytest.mark.parametrize("B,T,d,d_k,d_v,with_o", [(1, 1, 3, 3, 3, False), (2, 5, 4, 2, 4, False),
-                                                  (3, 9, 8, 4, 4, True), (1, 16, 6, 6, 3, True)])
+@pytest.mark.parametrize(
+    "B,T,d,d_k,d_v,with_o",
+    [(1, 1, 3, 3, 3, False), (2, 5, 4, 2, 4, False), (3, 9, 8, 4, 4, True), (1, 16, 6, 6, 3, True)],
+)
 def test_tvvar_form_equals_sdpa(B, T, d, d_k, d_v, with_o):
     g = torch.Generator().manual_seed(T)
     u = torch.randn(B, T, d, generator=g, dtype=D64) * 2
@@ -66,9 +68,9 @@ def test_paper_scale_one_matches_sdpa_with_scale_one():
     u = torch.randn(2, 5, 4, dtype=D64, generator=torch.Generator().manual_seed(3))
     Wq, Wk, Wv, _ = _head(2, 4, 4, 4, False)
     r = tv.attention_as_tvvar(u, Wq, Wk, Wv, scale=1.0)
-    assert torch.allclose(r.B, Wq.T @ Wk)                      # Eq. (51) literally
+    assert torch.allclose(r.B, Wq.T @ Wk)  # Eq. (51) literally
     assert (r.outputs - tv.attention_reference(u, Wq, Wk, Wv, scale=1.0)).abs().max() < 1e-12
-    assert (r.B - r.B.T).abs().max() > 1e-3                     # B != B^T in general
+    assert (r.B - r.B.T).abs().max() > 1e-3  # B != B^T in general
 
 
 def test_causality_of_attention_and_tvvar():
@@ -81,7 +83,7 @@ def test_causality_of_attention_and_tvvar():
     assert torch.equal(a.outputs[:, :5], b.outputs[:, :5]) and not torch.allclose(a.outputs[:, 5:], b.outputs[:, 5:])
     A = torch.randn(8, 8, 4, 4, generator=g, dtype=D64)
     y1, y2 = tv.tvvar_outputs(u, A), tv.tvvar_outputs(u2, A)
-    assert torch.equal(y1[:, :6], y2[:, :6])                    # output t uses u_{<t}: 0..5 unchanged
+    assert torch.equal(y1[:, :6], y2[:, :6])  # output t uses u_{<t}: 0..5 unchanged
     assert (tv.tvvar_outputs(u, A)[:, 0] == 0).all()
     # and the gradient of output i w.r.t. later inputs is exactly zero
     uu = u.clone().requires_grad_(True)
@@ -194,8 +196,12 @@ def test_bad_inputs():
 
 
 @given(
-    B=st.integers(1, 3), T=st.integers(1, 10), d=st.integers(1, 6), d_k=st.integers(1, 6),
-    scale=st.floats(0.05, 3.0), seed=st.integers(0, 2**16),
+    B=st.integers(1, 3),
+    T=st.integers(1, 10),
+    d=st.integers(1, 6),
+    d_k=st.integers(1, 6),
+    scale=st.floats(0.05, 3.0),
+    seed=st.integers(0, 2**16),
 )
 def test_property_tvvar_equals_sdpa(B, T, d, d_k, scale, seed):
     g = torch.Generator().manual_seed(seed)

@@ -30,9 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "chapters" / "appendices" / "api"
 sys.path.insert(0, str(ROOT / "tests"))
-from book_toc import toc_files  # noqa: E402
+from book_toc import toc_files
 
-import semlib  # noqa: E402
+import semlib
 
 MODULES = [m for m in semlib.__all__ if m != "__version__"]
 
@@ -52,9 +52,9 @@ def _code_of(nb_path: Path) -> str:
 def uses_of(source: str) -> set[tuple[str, str]]:
     """(module, name) pairs of semlib used in ``source``."""
     tree = ast.parse(source)
-    module_alias: dict[str, str] = {}     # local name -> semlib module
-    name_alias: dict[str, tuple[str, str]] = {}   # local name -> (module, name)
-    semlib_names: set[str] = set()        # local names bound to the package itself
+    module_alias: dict[str, str] = {}  # local name -> semlib module
+    name_alias: dict[str, tuple[str, str]] = {}  # local name -> (module, name)
+    semlib_names: set[str] = set()  # local names bound to the package itself
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
             parts = node.module.split(".")
@@ -82,8 +82,12 @@ def uses_of(source: str) -> set[tuple[str, str]]:
         base = node.value
         if isinstance(base, ast.Name) and base.id in module_alias:
             found.add((module_alias[base.id], node.attr))
-        elif (isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name)
-              and base.value.id in semlib_names and base.attr in MODULES):
+        elif (
+            isinstance(base, ast.Attribute)
+            and isinstance(base.value, ast.Name)
+            and base.value.id in semlib_names
+            and base.attr in MODULES
+        ):
             found.add((base.attr, node.attr))
     return found
 
@@ -104,7 +108,7 @@ def _title(entry: str) -> str:
     nb = json.loads((ROOT / f"{entry}.ipynb").read_text())
     for cell in nb["cells"]:
         if cell["cell_type"] == "markdown":
-            m = re.search(r"^# (.+)$", "".join(cell["source"]), re.M)
+            m = re.search(r"^# (.+)$", "".join(cell["source"]), re.MULTILINE)
             if m:
                 return m.group(1).strip()
     return entry
@@ -114,7 +118,7 @@ def _directive(module: str, name: str) -> str:
     obj = getattr(importlib.import_module(f"semlib.{module}"), name)
     target = f"semlib.{module}.{name}"
     if inspect.isclass(obj):
-        fields = getattr(obj, "_fields", ())     # a NamedTuple's fields are in its Attributes section
+        fields = getattr(obj, "_fields", ())  # a NamedTuple's fields are in its Attributes section
         exclude = f"\n   :exclude-members: {', '.join(fields)}" if fields else ""
         return f".. autoclass:: {target}\n   :members:{exclude}"
     if callable(obj):
@@ -146,7 +150,10 @@ def module_page(module: str, where: dict[tuple[str, str], list[str]]) -> str:
                 text += "; *also used in* " + ", ".join(f"{{doc}}`/{e}`" for e in rest)
             lines += [text + ".", ""]
         elif chapters:
-            lines += [f"*Not called by name in a chapter's code; its module is introduced in* {{doc}}`/{chapters[0]}`.", ""]
+            lines += [
+                f"*Not called by name in a chapter's code; its module is introduced in* {{doc}}`/{chapters[0]}`.",
+                "",
+            ]
         else:
             lines += ["*Not called by name in a chapter's code.*", ""]
     return "\n".join(lines).rstrip() + "\n"

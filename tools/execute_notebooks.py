@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
 TIMES = BUILD / "notebook_times.json"
 sys.path.insert(0, str(ROOT / "_ext"))
-import exec_cache  # noqa: E402
+import exec_cache
 
 
 class NotebookFailed(RuntimeError):
@@ -163,8 +163,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     notebooks.sort(key=expected_seconds, reverse=True)
     threads = 1 if args.jobs > 1 else 0  # one BLAS/torch thread per kernel when kernels share the cores
     start, failed = time.perf_counter(), []
-    print(f"executing {len(notebooks)} notebooks with {args.jobs} kernels in parallel "
-          f"(cache {exec_cache.cache_path(BUILD).relative_to(ROOT)})", flush=True)
+    print(
+        f"executing {len(notebooks)} notebooks with {args.jobs} kernels in parallel "
+        f"(cache {exec_cache.cache_path(BUILD).relative_to(ROOT)})",
+        flush=True,
+    )
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         futures = {pool.submit(_run_one, str(p), threads): p for p in notebooks}
         for future in as_completed(futures):
@@ -177,8 +180,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             how = "cached  " if done.cached else f"{done.seconds:6.1f} s"
             print(f"{how}  {name}", flush=True)
-    print(f"{len(notebooks) - len(failed)} executed or cached, {len(failed)} failed, "
-          f"in {time.perf_counter() - start:.0f} s", flush=True)
+    print(
+        f"{len(notebooks) - len(failed)} executed or cached, {len(failed)} failed, "
+        f"in {time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
     return 1 if failed else 0
 
 

@@ -275,9 +275,9 @@ def problems(original, student) -> list[str]:
     }
     solution_ids = {c.get("id") for c in before.solution_code_cells} - {None}
     for i, cell in enumerate(student.cells):
-        if cell.cell_type == "code" and not is_stub(cell):
-            if cell.get("id") in solution_ids or cell.source.strip() in solution_sources:
-                found.append(f"cell {i}: code of a gated solution is left")
+        leftover = cell.get("id") in solution_ids or cell.source.strip() in solution_sources
+        if cell.cell_type == "code" and not is_stub(cell) and leftover:
+            found.append(f"cell {i}: code of a gated solution is left")
     return found
 
 
@@ -329,8 +329,10 @@ def dependency_problems(original) -> list[str]:
             continue
         for bound, read in statements:  # in order: a name the cell binds first is its own
             for name in sorted(read & only_in_solutions.keys()):
-                found.append(f"cell {i} reads {name!r}, which only the removed solution in cell "
-                             f"{only_in_solutions[name]} defines")
+                found.append(
+                    f"cell {i} reads {name!r}, which only the removed solution in cell "
+                    f"{only_in_solutions[name]} defines"
+                )
                 only_in_solutions.pop(name)  # report each name once
             defined_outside |= bound
             for name in bound:
