@@ -19,9 +19,9 @@ CHAPTER = ROOT / "chapters" / "02_preliminaries" / "directed_information.ipynb"
 
 BUG = """
 import semlib.directed as _d
-import semlib.info as _i
+import semlib.info as _info_module
 def _buggy_directed_information(p, x_axes, y_axes, delay=0, base=None):
-    return _i.mutual_information(p, tuple(x_axes), tuple(y_axes), base=base)
+    return _info_module.mutual_information(p, tuple(x_axes), tuple(y_axes), base=base)
 _d.directed_information = _buggy_directed_information
 """
 

@@ -13,7 +13,6 @@ that a failing cell is reported with its traceback and not cached.
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
@@ -38,12 +37,7 @@ exec_cache = ex.exec_cache
 NOTEBOOKS = sorted(ex.toc_notebooks(), key=ex.expected_seconds, reverse=True)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread_per_kernel(monkeypatch):
-    # two workers share two cores: a kernel with two BLAS/torch threads only adds contention
-    if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
-        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            monkeypatch.setenv(var, "1")
+# (Under pytest -n 2, tests/conftest.py gives every kernel one OpenMP/BLAS thread.)
 
 
 @pytest.mark.slow
