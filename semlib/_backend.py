@@ -69,7 +69,7 @@ def as_real_tensor(x: Any, name: str, dtype: Any = None) -> tuple[Any, bool]:
         raise TypeError(f"`{name}` must be array-like, got {type(x).__name__}") from exc
     if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
         raise TypeError(f"`{name}` must be a real numeric array, got dtype {arr.dtype}")
-    return torch.as_tensor(np.ascontiguousarray(arr), dtype=dtype or torch.float64), True
+    return torch.as_tensor(np.ascontiguousarray(arr).reshape(arr.shape), dtype=dtype or torch.float64), True
 
 
 def check_int(value: Any, name: str, minimum: int = 1) -> int:
@@ -213,3 +213,144 @@ def int_seed(seed: Any, name: str = "seed") -> int:
     if seed < 0:
         raise ValueError(f"`{name}` must be non-negative, got {seed}")
     return int(seed)
+
+
+# --------------------------------------------------------------------------- backend adapters
+# The backend rule (CONTRIBUTING.md, "Scalars and batches"): numpy (or list, scalar) in ->
+# numpy float64 out, a single problem as a Python float; torch in -> torch out on the input's
+# device and floating dtype, a single problem as a 0-d tensor. A function computed in one
+# backend gets the other by converting its array arguments at entry and its result at exit.
+
+
+def _convert_result(out: Any, leaf: Any) -> Any:
+    """Apply ``leaf`` to every array/scalar in ``out``, walking tuples, lists, dicts, dataclasses."""
+    import dataclasses
+
+    if isinstance(out, tuple) and hasattr(out, "_fields"):  # NamedTuple
+        return type(out)._make(_convert_result(v, leaf) for v in out)  # type: ignore[attr-defined]
+    if isinstance(out, (tuple, list)):
+        return type(out)(_convert_result(v, leaf) for v in out)
+    if isinstance(out, dict):
+        return {k: _convert_result(v, leaf) for k, v in out.items()}
+    if dataclasses.is_dataclass(out) and not isinstance(out, type):
+        changes = {f.name: _convert_result(getattr(out, f.name), leaf) for f in dataclasses.fields(out) if f.init}
+        return dataclasses.replace(out, **changes)
+    return leaf(out)
+
+
+def _tensor_to_numpy(x: Any) -> Any:
+    """A tensor as numpy (floating -> float64; 0-d floating -> Python float); others unchanged."""
+    if not is_torch(x):
+        return x
+    arr = x.detach().cpu().numpy()
+    if x.is_floating_point():
+        arr = arr.astype(np.float64)
+        return float(arr) if arr.ndim == 0 else arr
+    return arr
+
+
+def torch_core(*names: str) -> Any:
+    """Decorator for a function computed in torch: numpy/list arguments ``names`` become CPU
+    tensors (floating -> float64, integers -> int64, bool -> bool) and, when any did, every
+    tensor of the result comes back as numpy (float64; a 0-d float as a Python float)."""
+    import functools
+    import inspect
+
+    def deco(fn: Any) -> Any:
+        sig = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = sig.bind(*args, **kwargs)
+            converted = False
+            for name in names:
+                if name not in bound.arguments:
+                    continue
+                value = bound.arguments[name]
+                if value is None or is_torch(value) or isinstance(value, (bool, numbers.Number)):
+                    continue
+                if isinstance(value, (list, tuple)) and value and all(is_torch(v) for v in value):
+                    continue
+                bound.arguments[name] = _numpy_to_tensor(value, name)
+                converted = True
+            out = fn(*bound.args, **bound.kwargs)
+            return _convert_result(out, _tensor_to_numpy) if converted else out
+
+        return wrapper
+
+    return deco
+
+
+def _numpy_to_tensor(value: Any, name: str) -> Any:
+    import torch
+
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, np.ndarray) for v in value):
+        return type(value)(_numpy_to_tensor(v, name) for v in value)
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # pragma: no cover - defensive
+        raise TypeError(f"`{name}` must be array-like, got {type(value).__name__}") from exc
+    if arr.dtype == bool:
+        return torch.as_tensor(arr)
+    if np.issubdtype(arr.dtype, np.integer):
+        return torch.as_tensor(arr.astype(np.int64))
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise TypeError(f"`{name}` must be a real numeric array, got dtype {arr.dtype}")
+    return torch.as_tensor(np.ascontiguousarray(arr, dtype=np.float64).reshape(arr.shape))
+
+
+def numpy_core(*names: str) -> Any:
+    """Decorator for a function computed in numpy: tensor arguments ``names`` become numpy
+    (floating -> float64) and, when any was a tensor, every float or array of the result comes
+    back as a tensor on that tensor's device (floating in the first tensor's floating dtype,
+    integers int64; a float scalar as a 0-d tensor). Python ints and bools stay as they are."""
+    import functools
+    import inspect
+
+    def deco(fn: Any) -> Any:
+        sig = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            import torch
+
+            bound = sig.bind(*args, **kwargs)
+            device = None
+            dtype = None
+            for name in names:
+                value: Any = bound.arguments.get(name)
+                if is_torch(value):
+                    if device is None:
+                        device = value.device
+                    if dtype is None and value.is_floating_point():
+                        dtype = value.dtype
+                    bound.arguments[name] = np.asarray(_tensor_to_numpy(value))
+            out = fn(*bound.args, **bound.kwargs)
+            if device is None:
+                return out
+            fdtype = dtype or torch.float64
+
+            def leaf(x: Any) -> Any:
+                if isinstance(x, (bool, np.bool_)) or (
+                    isinstance(x, numbers.Integral) and not isinstance(x, np.ndarray)
+                ):
+                    return x
+                if isinstance(x, (float, np.floating)):
+                    return torch.tensor(float(x), dtype=fdtype, device=device)
+                if isinstance(x, np.ndarray) and x.dtype != object:
+                    if np.issubdtype(x.dtype, np.floating):
+                        return torch.as_tensor(np.ascontiguousarray(x).reshape(x.shape), device=device).to(fdtype)
+                    return torch.as_tensor(np.ascontiguousarray(x).reshape(x.shape), device=device)
+                return x
+
+            return _convert_result(out, leaf)
+
+        return wrapper
+
+    return deco
+
+
+def require_torch(x: Any, name: str) -> None:
+    """``TypeError`` naming ``name`` unless ``x`` is a ``torch.Tensor`` (for torch-only functions)."""
+    if not is_torch(x):
+        raise TypeError(f"`{name}` must be a torch.Tensor (this function is torch-only), got {type(x).__name__}")

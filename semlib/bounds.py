@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from ._backend import check_int as _check_int
-from ._backend import torch_generator
+from ._backend import torch_core, torch_generator
 
 __all__ = [
     "hbar_logits",
@@ -83,6 +83,7 @@ def _check_nonneg(value: Any, name: str) -> float:
 
 
 # --------------------------------------------------------------------------- the printed terms
+@torch_core("logits", "targets")
 def hbar_logits(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     r"""The logit of the ground-truth token, :math:`z_m^{\hbar}` (Eqs. (69), (71)): shape (M,).
 
@@ -98,6 +99,7 @@ def hbar_logits(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return logits.gather(1, targets[:, None])[:, 0]
 
 
+@torch_core("logits", "targets")
 def per_sample_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     r"""Cross-entropy of each sample, :math:`\log 1/q(z_m^{\hbar})` (Eqs. (70)-(71)): shape (M,), nats.
 
@@ -108,11 +110,13 @@ def per_sample_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor
     return torch.logsumexp(logits, 1) - logits.gather(1, targets[:, None])[:, 0]
 
 
+@torch_core("logits", "targets")
 def empirical_loss(logits: torch.Tensor, targets: torch.Tensor) -> float:
     r"""Empirical cross-entropy :math:`\hat{\mathcal L} = \frac1M\sum_m \log 1/q(z_m^{\hbar})`, Eq. (70)."""
     return float(per_sample_loss(logits, targets).mean())
 
 
+@torch_core("logits", "targets")
 def printed_rademacher_term(logits: torch.Tensor, targets: torch.Tensor) -> float:
     r"""The paper's Rademacher term of Eq. (72), :math:`\frac{2\sqrt2}{M}\sum_m |z_m^{\hbar}|`.
 
@@ -148,6 +152,7 @@ class PrintedBound:
     delta: float
 
 
+@torch_core("logits", "targets")
 def printed_bound(logits: torch.Tensor, targets: torch.Tensor, delta: float = 0.05) -> PrintedBound:
     r"""Evaluate Theorem 8 as printed, Eq. (72), on the logits of :math:`M` samples.
 
@@ -185,6 +190,7 @@ def mcdiarmid_term(M: int, delta: float, B: float = 1.0) -> float:
     return 3.0 * B * math.sqrt(math.log(2.0 / delta) / (2.0 * M))
 
 
+@torch_core("values")
 def rademacher_finite(
     values: torch.Tensor, n_draws: int = 2000, *, seed: int | torch.Generator | None = 0
 ) -> tuple[float, float]:
@@ -220,6 +226,7 @@ def rademacher_finite(
     return float(sups.mean()), float(sups.std() / math.sqrt(n_draws))
 
 
+@torch_core("values")
 def massart_bound(values: torch.Tensor) -> float:
     r"""Massart's lemma: :math:`\hat{\mathfrak R}\le \max_k\|\mathbf v_k\|_2\sqrt{2\log K}/M` for ``values`` (K, M)."""
     if not isinstance(values, torch.Tensor) or values.ndim != 2:
@@ -232,6 +239,7 @@ def massart_bound(values: torch.Tensor) -> float:
     return float(values.double().norm(dim=1).max() * math.sqrt(2 * math.log(K)) / M) if K > 1 else 0.0
 
 
+@torch_core("features")
 def rademacher_linear(
     features: torch.Tensor,
     radius: float,
@@ -289,6 +297,7 @@ def rademacher_linear(
     return closed, mc
 
 
+@torch_core("logits")
 def smoothed_probs(logits: torch.Tensor, gamma: float) -> torch.Tensor:
     r"""Softmax mixed with the uniform law: :math:`q_\gamma = (1-\gamma)\,\mathrm{softmax}(\mathbf z) + \gamma/V`."""
     if not isinstance(logits, torch.Tensor) or logits.ndim != 2:
@@ -298,6 +307,7 @@ def smoothed_probs(logits: torch.Tensor, gamma: float) -> torch.Tensor:
     return (1 - gamma) * torch.softmax(logits.double(), 1) + gamma / V
 
 
+@torch_core("logits", "targets")
 def smoothed_loss(logits: torch.Tensor, targets: torch.Tensor, gamma: float) -> torch.Tensor:
     r"""Per-sample loss :math:`-\log q_\gamma(\hbar)`, with values in :math:`[0, \log(V/\gamma)]`: shape (M,)."""
     logits, targets = _check_logits_targets(logits, targets)
@@ -341,6 +351,7 @@ class CorrectedBound:
     gamma: float
 
 
+@torch_core("features", "W", "targets")
 def corrected_bound(
     features: torch.Tensor,
     W: torch.Tensor,

@@ -39,7 +39,8 @@ Pearl's ladder of causation {association, intervention, counterfactual}:
     subset of variables follow in closed form, while the causal effect of
     :math:`\mathrm{do}(X_t = x)` follows from the structural form.
 
-Units: nats. Backend: numpy only (float64).
+Units: nats. Backend: numpy (float64); the public functions also take torch tensors and return
+tensors on their device and dtype (`_backend.numpy_core`); the classes are numpy only.
 
 Paper: §VI (Conclusions), §II-C (Granger causality, Definition 5), and the
 paper's [74], [100]; v5's abstract frames LLM reasoning against the ladder.
@@ -67,6 +68,7 @@ import numpy as np
 from . import _backend as B
 from . import granger as _granger
 from ._backend import check_int as _check_int
+from ._backend import numpy_core
 from .gaussian import gaussian_directed_information, var_covariance
 
 __all__ = [
@@ -503,6 +505,7 @@ class DiscreteSCM:
         return self._histogram({v: values[v] for v in variables}, self._pu[mask] / pe, variables)
 
 
+@numpy_core("joint")
 def backdoor_adjustment(joint: Any, x: int, y: int, z: Sequence[int]) -> np.ndarray:
     r"""Back-door adjustment :math:`P(y \mid \mathrm{do}(x)) = \sum_z P(y \mid x, z) P(z)` from a joint pmf.
 
@@ -559,6 +562,7 @@ def backdoor_adjustment(joint: Any, x: int, y: int, z: Sequence[int]) -> np.ndar
     return out
 
 
+@numpy_core("p_types")
 def canonical_binary_scm(p_x: float, p_types: Any) -> DiscreteSCM:
     r"""Binary X → Y with exogenous X and Y's four *response types* (Balke and Pearl).
 

@@ -42,6 +42,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 import numpy as np
 from scipy.special import gammaln
 
+from ._backend import numpy_core
+
 __all__ = [
     "Codeword",
     "SequentialModel",
@@ -123,6 +125,7 @@ def _check_method(method: Any) -> str:
 # ----------------------------------------------------------------------------- ideal lengths
 
 
+@numpy_core("probs")
 def ideal_code_length(probs: Any) -> float:
     r"""Ideal code length :math:`\sum_t -\log_2 q_t(x_t)` in bits.
 
@@ -151,6 +154,7 @@ def ideal_code_length(probs: Any) -> float:
     return float(-np.log2(p).sum())
 
 
+@numpy_core("probs")
 def quantize(probs: Any, total_bits: int = 16) -> np.ndarray:
     r"""Integer frequencies for an arithmetic coder, every symbol's frequency :math:`\ge 1`.
 
@@ -385,6 +389,7 @@ def _as_model(model: Any) -> Any:
     raise TypeError("`model` must be a SequentialModel (reset/frequencies/update) or an (n, V) array")
 
 
+@numpy_core("symbols", "model")
 def arithmetic_encode(symbols: Sequence[int] | np.ndarray, model: Any, *, precision: int = 48) -> Codeword:
     r"""Encode ``symbols`` with an exact integer arithmetic coder.
 
@@ -472,6 +477,7 @@ def arithmetic_encode(symbols: Sequence[int] | np.ndarray, model: Any, *, precis
     return Codeword(np.packbits(bits).tobytes(), len(out), int(x.size))
 
 
+@numpy_core("model")
 def arithmetic_decode(code: Codeword, model: Any, *, precision: int = 48) -> np.ndarray:
     """Decode a :class:`Codeword` with the same model and precision as the encoder.
 
@@ -536,6 +542,7 @@ def arithmetic_decode(code: Codeword, model: Any, *, precision: int = 48) -> np.
     return out
 
 
+@numpy_core("q_hat", "totals")
 def arithmetic_code_bound(q_hat: Any, totals: Any, *, precision: int = 48) -> float:
     r"""Upper bound on the length of :func:`arithmetic_encode`'s output, in bits.
 
@@ -571,6 +578,7 @@ def arithmetic_code_bound(q_hat: Any, totals: Any, *, precision: int = 48) -> fl
 # ----------------------------------------------------------------------------- vectorised models
 
 
+@numpy_core("symbols")
 def context_ids(symbols: Any, order: int, alphabet_size: int) -> list[np.ndarray]:
     r"""Dense ids of the contexts :math:`x_{t-j:t-1}` for :math:`j = 0, \dots, k`.
 
@@ -621,6 +629,7 @@ def _cumsum_before(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     return out
 
 
+@numpy_core("symbols")
 def adaptive_code_lengths(
     symbols: Any, order: int, alphabet_size: int, *, method: Method = "kt", beta: float = 0.5, all_orders: bool = False
 ) -> np.ndarray:
@@ -677,6 +686,7 @@ def adaptive_code_lengths(
     return np.array(rows) if all_orders else rows[-1]
 
 
+@numpy_core("train", "test")
 def ngram_cross_entropy(train: Any, test: Any, order: int, alphabet_size: int, *, all_orders: bool = False) -> Any:
     r"""Held-out cross-entropy (bits per symbol) of a Witten–Bell :math:`n`-gram model.
 
@@ -778,6 +788,7 @@ def _log2_binom(n: float, k: int) -> float:
     return float((k * math.log(n) + np.log1p(-i / n).sum() - gammaln(k + 1)) / _LOG2) if k else 0.0
 
 
+@numpy_core("symbols")
 def two_part_code_length(
     symbols: Any, order: int, alphabet_size: int, *, scheme: Literal["counts", "bic"] = "counts"
 ) -> TwoPartCode:

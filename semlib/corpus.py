@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._backend import numpy_rng
+from ._backend import numpy_core, numpy_rng
 
 __all__ = [
     "UNITS",
@@ -316,6 +316,7 @@ class Vocabulary:
         return np.fromiter((self._index.get(c, unk) for c in codes), dtype=np.int64)
 
 
+@numpy_core("codes")
 def plugin_entropy(codes: Iterable[int] | np.ndarray, base: float | None = None) -> float:
     r"""Plug-in (maximum-likelihood) entropy of the unigram frequencies of ``codes``.
 

@@ -48,7 +48,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ._backend import check_int as _int
-from ._backend import torch_generator
+from ._backend import torch_core, torch_generator
 
 __all__ = [
     "marginal_loglik",
@@ -80,19 +80,24 @@ def _tensor(x: Any, name: str, min_ndim: int = 1) -> torch.Tensor:
     return x
 
 
+def _norm_tol(x: torch.Tensor) -> float:
+    """Tolerance of a normalisation check: 1e-8, or 64 ulps of ``x``'s dtype (float32: 7.6e-6)."""
+    return max(1e-8, 64 * torch.finfo(x.dtype).eps)
+
+
 def _log_pmf(x: Any, name: str) -> torch.Tensor:
     x = _tensor(x, name)
     if (x > 1e-9).any():
         raise ValueError(f"`{name}` must be log-probabilities (<= 0)")
     tot = torch.logsumexp(x, -1)
-    if (tot.abs() > 1e-8).any():
+    if (tot.abs() > _norm_tol(x)).any():
         raise ValueError(f"`{name}` must be normalised over the last axis (logsumexp = 0), worst {tot.abs().max():.2e}")
     return x
 
 
 def _pmf(x: Any, name: str) -> torch.Tensor:
     x = _tensor(x, name)
-    if (x < 0).any() or ((x.sum(-1) - 1).abs() > 1e-8).any():
+    if (x < 0).any() or ((x.sum(-1) - 1).abs() > _norm_tol(x)).any():
         raise ValueError(f"`{name}` must be non-negative and sum to 1 over the last axis")
     return x
 
@@ -109,6 +114,7 @@ def _xlogy_ratio(log_q: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- the latent-position model
+@torch_core("log_prior", "log_emission")
 def marginal_loglik(log_prior: torch.Tensor, log_emission: torch.Tensor) -> torch.Tensor:
     r"""Exact log-likelihood :math:`\log\sum_j \pi_{tj}\,p(u_t\mid u_j)` (Eq. 60, first line; Eq. 64).
 
@@ -131,6 +137,7 @@ def marginal_loglik(log_prior: torch.Tensor, log_emission: torch.Tensor) -> torc
     return torch.logsumexp(log_prior + log_emission, -1)
 
 
+@torch_core("log_prior", "log_emission")
 def posterior(log_prior: torch.Tensor, log_emission: torch.Tensor) -> torch.Tensor:
     r"""Log of the exact posterior :math:`P(J=j\mid u_t,u_{<t}) = \pi_{tj}p(u_t\mid u_j)/\sum_i\pi_{ti}p(u_t\mid u_i)`.
 
@@ -141,6 +148,7 @@ def posterior(log_prior: torch.Tensor, log_emission: torch.Tensor) -> torch.Tens
     return lj - marginal_loglik(log_prior, log_emission)[..., None]
 
 
+@torch_core("log_q", "log_p")
 def kl_categorical(log_q: torch.Tensor, log_p: torch.Tensor) -> torch.Tensor:
     r""":math:`D_{KL}(Q\|P) = \sum_j Q_j(\log Q_j - \log P_j)` over the last axis (the KL terms of Eqs. 61, 66).
 
@@ -152,6 +160,7 @@ def kl_categorical(log_q: torch.Tensor, log_p: torch.Tensor) -> torch.Tensor:
     return _xlogy_ratio(log_q, log_q - log_p)
 
 
+@torch_core("log_q", "log_prior", "log_emission")
 def elbo(log_q: torch.Tensor, log_prior: torch.Tensor, log_emission: torch.Tensor) -> torch.Tensor:
     r"""The evidence lower bound for a variational :math:`Q(J)` (Eqs. 60, 66).
 
@@ -179,6 +188,7 @@ def elbo(log_q: torch.Tensor, log_prior: torch.Tensor, log_emission: torch.Tenso
     return _xlogy_ratio(log_q, log_emission + log_prior - log_q)
 
 
+@torch_core("log_q", "log_prior", "log_emission")
 def elbo_eq61_literal(log_q: torch.Tensor, log_prior: torch.Tensor, log_emission: torch.Tensor) -> torch.Tensor:
     r"""Eq. (61) as printed: :math:`\mathbb E_Q\{\log P(u_t, J\mid\cdot)\} - D_{KL}(Q\,\|\,\pi_t)`.
 
@@ -203,6 +213,7 @@ def _pi_logits(pi: Any, logits: Any) -> tuple[torch.Tensor, torch.Tensor]:
     return pi, logits
 
 
+@torch_core("pi", "logits")
 def mixture_logprobs(pi: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     r"""Next-token log-pmf of the latent-position model, :math:`\log\sum_j\pi_{tj}\operatorname{softmax}(\boldsymbol\ell_j)`.
 
@@ -223,6 +234,7 @@ def mixture_logprobs(pi: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     return torch.logsumexp(torch.log(pi)[..., None] + torch.log_softmax(logits, -1), -2)
 
 
+@torch_core("pi", "logits")
 def soft_attention_logprobs(pi: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     r"""Soft attention's next-token log-pmf :math:`\log\operatorname{softmax}(\sum_j\pi_{tj}\boldsymbol\ell_j)` (Eq. 54).
 
@@ -234,6 +246,7 @@ def soft_attention_logprobs(pi: torch.Tensor, logits: torch.Tensor) -> torch.Ten
     return torch.log_softmax((pi[..., None] * logits).sum(-2), -1)
 
 
+@torch_core("pi", "logits")
 def jensen_gap(pi: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     r"""The Jensen gap of log-sum-exp, :math:`G = \sum_j\pi_{tj}\,\mathrm{lse}(\boldsymbol\ell_j) - \mathrm{lse}(\sum_j\pi_{tj}\boldsymbol\ell_j)\ge 0`.
 

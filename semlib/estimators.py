@@ -203,6 +203,8 @@ def infonce_bound(scores: Any, base: float | None = None) -> Any:
 def infonce_from_critic(critic: Callable[[Any, Any], Any], x: Any, c: Any, base: float | None = None) -> Any:
     r"""InfoNCE bound of a critic on a batch of K pairs :math:`(x_i, c_i)`.
 
+    Torch-only (it calls a torch critic): ``x`` and ``c`` must be torch tensors.
+
     The score matrix is :math:`s_{ij} = T(x_j, c_i)`. If ``critic`` has a
     ``scores(x, c)`` method (as :class:`BilinearCritic` does) it is used;
     otherwise ``critic`` is called once on all K² pairs, broadcast as
@@ -223,6 +225,8 @@ def infonce_from_critic(critic: Callable[[Any, Any], Any], x: Any, c: Any, base:
         :math:`\log K - \mathcal L_{\mathrm{InfoNCE}}`; maximise it (or
         minimise :func:`infonce_loss`) to train critic and encoder.
     """
+    B.require_torch(x, "x")
+    B.require_torch(c, "c")
     if not callable(critic):
         raise TypeError(f"`critic` must be callable, got {type(critic).__name__}")
     if not (isinstance(x, torch.Tensor) and isinstance(c, torch.Tensor)):

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import as_real_tensor
+from ._backend import as_real_tensor, require_torch
 
 __all__ = [
     "softmax_output_covariance",
@@ -243,6 +243,8 @@ def softmax_fisher(W: Any, X: Any) -> Any:
 def fisher_from_logprobs(log_probs_fn: LogProbsFn, theta: Any) -> Any:
     r"""Fisher matrix by its definition: the model-weighted outer product of scores.
 
+    Torch-only (autograd through ``log_probs_fn``): ``theta`` must be a torch.Tensor.
+
     .. math::
 
         F(\theta) = \frac1N \sum_n \sum_y p_\theta(y\mid x_n)\,
@@ -270,6 +272,7 @@ def fisher_from_logprobs(log_probs_fn: LogProbsFn, theta: Any) -> Any:
     tensor([[ 0.2500, -0.2500],
             [-0.2500,  0.2500]], dtype=torch.float64)
     """
+    require_torch(theta, "theta")
     theta = _check_theta_fn(log_probs_fn, theta)
     J = _jacobian(log_probs_fn, theta)
     p = log_probs_fn(theta).detach().exp()
@@ -278,6 +281,8 @@ def fisher_from_logprobs(log_probs_fn: LogProbsFn, theta: Any) -> Any:
 
 def cross_entropy_hessian(log_probs_fn: LogProbsFn, theta: Any) -> Any:
     r"""Eq. (19): the Hessian in :math:`\theta'` of the cross-entropy from the frozen model at :math:`\theta`.
+
+    Torch-only (autograd through ``log_probs_fn``): ``theta`` must be a torch.Tensor.
 
     .. math::
 
@@ -298,6 +303,7 @@ def cross_entropy_hessian(log_probs_fn: LogProbsFn, theta: Any) -> Any:
     -------
     H : torch.Tensor, shape (P, P)
     """
+    require_torch(theta, "theta")
     from torch.autograd.functional import hessian
 
     theta = _check_theta_fn(log_probs_fn, theta)
@@ -326,6 +332,8 @@ def _check_labels(y: Any, n: int, k: int) -> Any:
 def nll_hessian(log_probs_fn: LogProbsFn, theta: Any, y: Any) -> Any:
     r"""Hessian of the training loss :math:`-\frac1N\sum_n \log p_\theta(y_n\mid x_n)` with observed labels.
 
+    Torch-only (autograd through ``log_probs_fn``): ``theta`` must be a torch.Tensor.
+
     This is the curvature of the cross-entropy from the *data* to the model.
     It equals the Fisher matrix for every ``y`` when the log-probabilities are
     linear in :math:`\theta` up to the log-partition function (a linear
@@ -344,6 +352,7 @@ def nll_hessian(log_probs_fn: LogProbsFn, theta: Any, y: Any) -> Any:
     -------
     H : torch.Tensor, shape (P, P)
     """
+    require_torch(theta, "theta")
     from torch.autograd.functional import hessian
 
     theta = _check_theta_fn(log_probs_fn, theta)
@@ -366,6 +375,8 @@ def _arange(n: int, like: Any) -> Any:
 def empirical_fisher(log_probs_fn: LogProbsFn, theta: Any, y: Any) -> Any:
     r"""The "empirical Fisher": outer products of the gradients at the *observed* labels.
 
+    Torch-only (autograd through ``log_probs_fn``): ``theta`` must be a torch.Tensor.
+
     .. math::
 
         \hat F(\theta) = \frac1N \sum_n \nabla \log p_\theta(y_n\mid x_n)\,
@@ -385,6 +396,7 @@ def empirical_fisher(log_probs_fn: LogProbsFn, theta: Any, y: Any) -> Any:
     -------
     F_hat : torch.Tensor, shape (P, P)
     """
+    require_torch(theta, "theta")
     theta = _check_theta_fn(log_probs_fn, theta)
     N, K = log_probs_fn(theta).shape
     y = _check_labels(y, N, K).to(theta.device)

@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 import torch
 
 from . import _backend as _bk
+from ._backend import torch_core
 from .models import TokenSource
 from .rate_distortion import CapacityResult, ConvergenceWarning, channel_capacity
 from .results import SolverResult
@@ -142,19 +143,31 @@ def freedman_bound(alpha: Any, beta: Any, c: float = 1.0) -> Any:
 
     Examples
     --------
-    >>> round(float(freedman_bound(2.0, 1.0)), 6)
+    >>> round(freedman_bound(2.0, 1.0), 6)
     0.513417
+
+    numpy (or scalars) in, numpy float64 out (a Python float for scalars); torch in, torch out
+    on the device and dtype of the tensor argument(s).
     """
     if not (isinstance(c, (int, float)) and c > 0 and math.isfinite(c)):
         raise ValueError(f"`c` must be a positive number, got {c!r}")
-    a = torch.as_tensor(alpha, dtype=torch.float64)
-    b = torch.as_tensor(beta, dtype=torch.float64)
+    a, a_np = _bk.as_real_tensor(alpha, "alpha")
+    b, b_np = _bk.as_real_tensor(beta, "beta")
     for t, name in ((a, "alpha"), (b, "beta")):
         if not bool(torch.isfinite(t).all()) or bool((t <= 0).any()):
             raise ValueError(f"`{name}` must be positive and finite")
-    return torch.exp(-(a**2) / (2 * (c * a + b)))
+    if a_np and not b_np:
+        a = a.to(device=b.device, dtype=b.dtype)
+    elif b_np and not a_np:
+        b = b.to(device=a.device, dtype=a.dtype)
+    out = torch.exp(-(a**2) / (2 * (c * a + b)))
+    if a_np and b_np:  # numpy (or scalars) in, numpy float64 out; a single value as a float
+        arr = out.numpy()
+        return float(arr) if arr.ndim == 0 else arr
+    return out
 
 
+@torch_core("x")
 def mc_mean(x: torch.Tensor, dim: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Monte-Carlo mean and its standard error along ``dim``.
 

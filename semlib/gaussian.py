@@ -50,6 +50,7 @@ import numpy as np
 import torch
 
 from . import _backend as B
+from ._backend import numpy_core
 from .granger import autocovariance
 from .info import _scale
 
@@ -366,6 +367,7 @@ def append_linear(cov: Any, M: Any) -> Any:
     return np.block([[C, CM], [CM.T, MCM]])
 
 
+@numpy_core("A", "Sigma")
 def var_covariance(A: Any, Sigma: Any, n: int) -> np.ndarray:
     r"""Covariance of :math:`(X_1, \dots, X_n)` of a stationary Gaussian VAR(p), time-major.
 
@@ -469,6 +471,7 @@ def _psd_pinv_sqrt(S: np.ndarray, rtol: float = 1e-10) -> tuple[np.ndarray, int]
     return (V * inv_sqrt) @ V.T, int(keep.sum())
 
 
+@numpy_core("cov", "given")
 def gaussian_linear_encoder_optimum(
     cov: Any, source: Any, target: Any, m: int, given: Any = None, base: float | None = None
 ) -> tuple[Any, Any, Any]:
@@ -562,6 +565,7 @@ def gaussian_linear_encoder_optimum(
     return value, W, rho
 
 
+@numpy_core("cov")
 def optimal_backward_directed_information(
     cov: Any, x_blocks: Any, m: int, base: float | None = None
 ) -> tuple[Any, list[Any]]:
@@ -673,6 +677,7 @@ def simulate_gaussian_sequences(cov: Any, n: int, dim_x: int, dim_y: int, seed: 
     return np.ascontiguousarray(z[..., : int(dim_x)]), np.ascontiguousarray(z[..., int(dim_x) :])
 
 
+@numpy_core("cov")
 def gaussian_directed_information_rate_terms(cov: Any, dim_x: int, dim_y: int) -> np.ndarray:
     r"""The summands :math:`I(X_{1:t}; Y_t \mid Y_{1:t-1})`, t = 1..T, for a time-major covariance of :math:`(X_t, Y_t)`.
 

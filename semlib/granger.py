@@ -41,7 +41,8 @@ or a regression on the autocovariances, :func:`transfer_entropy` from
 log-determinants of block-Toeplitz covariance matrices.
 
 Units: natural logarithms (nats) throughout; pass ``base=2`` for bits.
-Backend: numpy only (float64); torch tensors are refused with a TypeError.
+Backend: computed in numpy (float64); torch tensors in give torch tensors out, on their device
+and dtype (`_backend.numpy_core`).
 
 Paper: Definition 5 (§II-C, Eq. 6) and refs. [45], [70]–[72].
 Book: chapter *Granger causality* (``02_preliminaries/granger_causality``).
@@ -75,6 +76,7 @@ from scipy import optimize, stats
 
 from . import _backend as B
 from ._backend import check_int as _check_int
+from ._backend import numpy_core
 from .info import _scale
 
 __all__ = [
@@ -131,6 +133,7 @@ def _check_covariance(Sigma: Any, d: int, name: str = "Sigma") -> np.ndarray:
     return Sigma
 
 
+@numpy_core("A")
 def companion_matrix(A: Any) -> np.ndarray:
     r"""Companion matrix of a VAR(p): the VAR(1) form of the stacked state.
 
@@ -254,6 +257,7 @@ def _autocov(A: np.ndarray, Sigma: np.ndarray, F: np.ndarray, max_lag: int) -> n
     return G
 
 
+@numpy_core("A", "Sigma")
 def autocovariance(A: Any, Sigma: Any, max_lag: int) -> np.ndarray:
     r"""Autocovariances :math:`\Gamma_k = \mathbb E[x_t x_{t-k}^\top]` of a stationary VAR.
 
@@ -352,6 +356,7 @@ def _innovation_cov(A: np.ndarray, Sigma: np.ndarray, F: np.ndarray, obs: tuple[
     return 0.5 * (V + V.T)
 
 
+@numpy_core("A", "Sigma")
 def granger_causality(
     A: Any,
     Sigma: Any,
@@ -491,6 +496,7 @@ def _te_lags(G: np.ndarray, s: tuple[int, ...], t: tuple[int, ...], g: tuple[int
     return h_cond[0] - h_cond[1]
 
 
+@numpy_core("A", "Sigma")
 def transfer_entropy(
     A: Any,
     Sigma: Any,
@@ -585,6 +591,7 @@ def transfer_entropy(
 # --- simulation and estimation -----------------------------------------------------------------
 
 
+@numpy_core("A", "Sigma")
 def simulate_var(
     A: Any,
     Sigma: Any,
@@ -708,6 +715,7 @@ def _check_enough(n: int, p: int, k: int) -> int:
     return df
 
 
+@numpy_core("x")
 def fit_var(x: Any, lags: int, *, intercept: bool = True) -> VARFit:
     r"""Ordinary least-squares fit of a VAR(p) to one sample path.
 
@@ -784,6 +792,7 @@ def _gc_regressions(
     return e_f.T @ e_f, e_r.T @ e_r, n - p, df_full
 
 
+@numpy_core("x")
 def granger_causality_from_samples(
     x: Any,
     source: Variables,
@@ -850,6 +859,7 @@ def granger_causality_from_samples(
     return np.float64(_scale(max(gc, 0.0), base))
 
 
+@numpy_core("x")
 def transfer_entropy_from_samples(
     x: Any,
     source: Variables,
@@ -934,6 +944,7 @@ class GrangerTest(NamedTuple):
     """T = n − p, the number of equations."""
 
 
+@numpy_core("x")
 def granger_f_test(
     x: Any,
     source: Variables,
@@ -1038,6 +1049,7 @@ def _ci_one(gc: float, nobs: int, df: int, level: float) -> tuple[float, float]:
     return lam_for(lo_q) / nobs, lam_for(hi_q) / nobs
 
 
+@numpy_core("gc", "nobs")
 def granger_confidence_interval(gc: Any, nobs: Any, df: int, *, level: float = 0.95) -> tuple[Any, Any]:
     r"""Asymptotic confidence interval for Granger causality from its estimate.
 

@@ -54,7 +54,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ._backend import numpy_rng, torch_generator
+from ._backend import numpy_core, numpy_rng, torch_core, torch_generator
 
 __all__ = [
     "AGS_CAPACITY",
@@ -146,6 +146,7 @@ def random_patterns(
     return (2 * bits - 1).to(dtype=dtype, device=device)
 
 
+@torch_core("patterns")
 def flip_bits(
     patterns: torch.Tensor,
     fraction: float,
@@ -174,6 +175,7 @@ def flip_bits(
     return patterns * sign
 
 
+@torch_core("patterns")
 def hebbian_weights(patterns: torch.Tensor) -> torch.Tensor:
     r"""Hebb's rule: :math:`W = \frac1n \sum_{\mu=1}^{P} \xi^\mu \xi^{\mu\top}`, diagonal set to 0.
 
@@ -211,6 +213,7 @@ def _field(W: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
     return s @ W.transpose(-1, -2)
 
 
+@torch_core("weights", "state")
 def is_fixed_point(weights: torch.Tensor, state: torch.Tensor, *, strict: bool = True) -> torch.Tensor:
     r"""Whether :math:`\operatorname{sign}(W s) = s` in every coordinate.
 
@@ -231,6 +234,7 @@ def is_fixed_point(weights: torch.Tensor, state: torch.Tensor, *, strict: bool =
     return (stab > 0).all(-1) if strict else (stab >= 0).all(-1)
 
 
+@torch_core("weights", "state")
 def hopfield_update(
     weights: torch.Tensor,
     state: torch.Tensor,
@@ -402,6 +406,7 @@ def hopfield_capacity(
     )
 
 
+@numpy_core("n_patterns")
 def crosstalk_bit_error(n: int, n_patterns) -> np.ndarray:
     r"""Probability that one bit of a stored pattern is unstable, Gaussian crosstalk approximation.
 
@@ -623,6 +628,7 @@ def _scores(X: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return q @ X.transpose(-1, -2)
 
 
+@torch_core("patterns", "query")
 def modern_hopfield_update(patterns: torch.Tensor, query: torch.Tensor, beta: float) -> torch.Tensor:
     r"""One step of the modern Hopfield network: :math:`\xi^{\rm new} = X\,\mathrm{softmax}(\beta X^\top\xi)`.
 
@@ -657,6 +663,7 @@ def modern_hopfield_update(patterns: torch.Tensor, query: torch.Tensor, beta: fl
     return w @ X
 
 
+@torch_core("patterns", "query")
 def modern_hopfield_energy(patterns: torch.Tensor, query: torch.Tensor, beta: float) -> torch.Tensor:
     r"""Energy of Ramsauer et al. [6]_, decreased by :func:`modern_hopfield_update`.
 

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from ._backend import check_int as _check_int
-from ._backend import int_seed
+from ._backend import int_seed, numpy_core, torch_core
 
 __all__ = [
     "fwht",
@@ -136,6 +136,7 @@ def _fwht_rows(y: torch.Tensor, radix: int) -> torch.Tensor:
     return y
 
 
+@torch_core("x")
 def fwht(x: torch.Tensor, *, normalized: bool = False, radix: int = 128) -> torch.Tensor:
     r"""Fast Walsh–Hadamard transform along the last axis, :math:`\mathbf y = \mathbf H_N\mathbf x`.
 
@@ -183,6 +184,7 @@ def fwht(x: torch.Tensor, *, normalized: bool = False, radix: int = 128) -> torc
     return y.reshape(shape)
 
 
+@torch_core("x")
 def dct_ortho(x: torch.Tensor) -> torch.Tensor:
     r"""Orthonormal DCT-II along the last axis, computed with one FFT (Makhoul 1980).
 
@@ -482,6 +484,7 @@ def _pair(X: torch.Tensor, Y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]
     return X.to(torch.float64), Y.to(X.device, torch.float64)
 
 
+@torch_core("X", "Y")
 def pair_distortion(X: torch.Tensor, Y: torch.Tensor) -> float:
     r"""Largest relative error of squared pairwise distances (the classical JL distortion).
 
@@ -503,6 +506,7 @@ def pair_distortion(X: torch.Tensor, Y: torch.Tensor) -> float:
     return float((dy[keep] / dx[keep] - 1).abs().max())
 
 
+@torch_core("X", "Y")
 def inner_product_errors(X: torch.Tensor, Y: torch.Tensor, *, renormalize: bool = False) -> torch.Tensor:
     r"""The matrix :math:`\mathbf s_i^T\mathbf s_j - \mathbf s_i^T\mathbf P\mathbf s_j` of Eqs. (35)/(37).
 
@@ -531,6 +535,7 @@ def inner_product_errors(X: torch.Tensor, Y: torch.Tensor, *, renormalize: bool 
     return X @ X.T - Y @ Y.T
 
 
+@torch_core("X", "Y")
 def cosine_distortion(X: torch.Tensor, Y: torch.Tensor, *, renormalize: bool = False, diagonal: bool = True) -> float:
     r"""The :math:`\epsilon` of Eq. (35)/(37), the largest inner-product error.
 
@@ -546,6 +551,7 @@ def cosine_distortion(X: torch.Tensor, Y: torch.Tensor, *, renormalize: bool = F
     return float(E.max())
 
 
+@torch_core("X", "Y", "weights")
 def semantic_compression_distortion(
     X: torch.Tensor, Y: torch.Tensor, weights: Any = None, *, renormalize: bool = True
 ) -> float:
@@ -631,6 +637,7 @@ def rip_min_dim(sparsity: int, delta: float, in_dim: int, C: float = 1.0) -> int
     return math.ceil(C * k * math.log(math.e * in_dim / k) / delta**2)
 
 
+@numpy_core("m", "eps")
 def fit_jl_constant(m: Any, eps: Any, n_points: int) -> float:
     r"""Least-squares fit of :math:`C` in :math:`\epsilon = \sqrt{C\log M/m}` (on the log scale).
 

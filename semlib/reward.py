@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 
 from . import _backend as B
+from ._backend import numpy_core
 from .info import _scale, validate_pmf
 from .rate_distortion import (
     _common_dtype,
@@ -481,6 +482,7 @@ def rate_reward_curve(
     )
 
 
+@numpy_core("p_s", "reward", "thresholds")
 def rate_reward_almost_sure(
     p_s: Any, reward: Any, thresholds: Any, *, tol: float = 1e-11, max_iter: int = 20_000, base: float | None = None
 ) -> Any:

@@ -19,7 +19,7 @@ import torch
 
 from semlib.embeddings import MissingOptionalDependency
 
-from ._backend import int_seed
+from ._backend import int_seed, torch_core
 
 __all__ = ["exact_knn", "recall_at_k", "nearest_codeword", "FaissIndex", "INDEX_KINDS"]
 
@@ -53,6 +53,7 @@ def _normalize(x: torch.Tensor, name: str) -> torch.Tensor:
     return x / n
 
 
+@torch_core("queries", "database")
 def exact_knn(
     queries: torch.Tensor, database: torch.Tensor, k: int, *, cosine: bool = True, batch_size: int = 4096
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -131,6 +132,7 @@ def recall_at_k(approx: Any, exact: Any, k: int | None = None) -> float:
     return float(hits.sum()) / (a.shape[0] * k)
 
 
+@torch_core("received", "codebook")
 def nearest_codeword(received: torch.Tensor, codebook: torch.Tensor, *, metric: str = "euclidean") -> torch.Tensor:
     r"""Minimum-distance decoding: the index of the codeword nearest to each received word.
 

@@ -57,7 +57,7 @@ from semlib.tvvar import _Block, _check_positive, tvvar_outputs
 from semlib.tvvar import _check_tensor as _check_float_tensor
 
 from ._backend import check_int as _check_int
-from ._backend import int_seed, torch_generator
+from ._backend import int_seed, torch_core, torch_generator
 
 __all__ = [
     "discretize",
@@ -75,6 +75,7 @@ __all__ = [
 
 
 # --------------------------------------------------------------------------- SSM (Eq. 78)
+@torch_core("delta", "A", "B")
 def discretize(delta: torch.Tensor, A: torch.Tensor, B: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Mamba's discretisation :math:`\bar{\mathbf A}=\exp(\Delta\mathbf A)`, :math:`\bar{\mathbf B}=\Delta\mathbf B`.
 
@@ -121,6 +122,7 @@ def _check_ssm(x: Any, Abar: Any, Bbar: Any, C: Any) -> tuple[torch.Tensor, ...]
     return x, Abar, Bbar, C
 
 
+@torch_core("x", "Abar", "Bbar", "C", "h0")
 def ssm_scan(
     x: torch.Tensor, Abar: torch.Tensor, Bbar: torch.Tensor, C: torch.Tensor, h0: torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -160,6 +162,7 @@ def ssm_scan(
     return torch.stack(ys, dim=1)
 
 
+@torch_core("Abar", "Bbar", "C")
 def unroll_to_tvvar(Abar: torch.Tensor, Bbar: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
     r"""The TV-VAR coefficients :math:`\mathbf A_{tj} = \mathbf C_t(\prod_{k=j+1}^{t}\bar{\mathbf A}_k)\bar{\mathbf B}_j` of Eq. (78).
 
@@ -195,6 +198,7 @@ def unroll_to_tvvar(Abar: torch.Tensor, Bbar: torch.Tensor, C: torch.Tensor) -> 
     return torch.diag_embed(coef)
 
 
+@torch_core("x", "Abar", "Bbar", "C")
 def ssm_tvvar_outputs(x: torch.Tensor, Abar: torch.Tensor, Bbar: torch.Tensor, C: torch.Tensor) -> torch.Tensor:
     """Outputs of Eq. (78) computed the TV-VAR way: :func:`unroll_to_tvvar` fed to ``tvvar_outputs``."""
     x, Abar, Bbar, C = _check_ssm(x, Abar, Bbar, C)

@@ -57,7 +57,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ._backend import check_int as _check_int
-from ._backend import int_seed, torch_generator
+from ._backend import int_seed, torch_core, torch_generator
 
 __all__ = [
     "tvvar_outputs",
@@ -102,6 +102,7 @@ def _check_positive(value: Any, name: str) -> float:
 
 
 # --------------------------------------------------------------------------- general TV-VAR (Def. 13)
+@torch_core("u", "A")
 def tvvar_outputs(u: torch.Tensor, A: torch.Tensor, *, include_current: bool = False) -> torch.Tensor:
     r"""The TV-VAR sum :math:`\mathbf y_t = \sum_{j<t}\mathbf A_{tj}\mathbf u_j` of Eq. (44).
 
@@ -152,6 +153,7 @@ def tvvar_outputs(u: torch.Tensor, A: torch.Tensor, *, include_current: bool = F
     return y[0] if squeeze else y
 
 
+@torch_core("y", "vocab_vectors")
 def tvvar_logits(y: torch.Tensor, vocab_vectors: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     r"""Next-token scores :math:`\tfrac1\Xi\,\tilde{\mathbf u}_{1:N}^T\mathbf y_t` of Eq. (44).
 
@@ -378,6 +380,7 @@ def _scale(scale: Any, d_k: int) -> float:
     return 1.0 / math.sqrt(d_k) if scale is None else _check_positive(scale, "scale")
 
 
+@torch_core("u", "W_q", "W_k", "W_v", "W_o")
 def attention_as_tvvar(
     u: torch.Tensor,
     W_q: torch.Tensor,
@@ -439,6 +442,7 @@ def attention_as_tvvar(
     return AttentionTVVAR(pi=pi, outputs=outputs, A=A, B=B, scores=scores)
 
 
+@torch_core("u", "W_q", "W_k", "W_v", "W_o")
 def attention_reference(
     u: torch.Tensor,
     W_q: torch.Tensor,
@@ -466,6 +470,7 @@ def attention_reference(
     return y[0] if squeeze else y
 
 
+@torch_core("pi", "A")
 def attention_coefficients(pi: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
     r"""The coefficient matrices :math:`\mathbf A_{ij} = \pi_{ij}\mathbf A` of Eqs. (45), (52).
 
@@ -486,6 +491,7 @@ def attention_coefficients(pi: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
     return pi[..., None, None] * A
 
 
+@torch_core("pis", "As")
 def multihead_coefficients(
     pis: list[torch.Tensor] | tuple[torch.Tensor, ...],
     As: list[torch.Tensor] | tuple[torch.Tensor, ...],
@@ -690,6 +696,7 @@ def copy_task(
     return ids.to(device), floor
 
 
+@torch_core("P")
 def markov_tokens(
     P: torch.Tensor, n: int, T: int, *, seed: int | torch.Generator | None = 0
 ) -> tuple[torch.Tensor, float]:

@@ -132,8 +132,7 @@ def test_bad_inputs():
     xi = hf.random_patterns(3, 10)
     with pytest.raises(ValueError, match="patterns"):
         hf.hebbian_weights(xi * 0.5)
-    with pytest.raises(TypeError, match="patterns"):
-        hf.hebbian_weights(np.ones((3, 10)))
+    assert isinstance(hf.hebbian_weights(np.ones((3, 10))), np.ndarray)  # numpy in, numpy out
     with pytest.raises(ValueError, match="state"):
         hf.hopfield_update(hf.hebbian_weights(xi), torch.ones(2, 9, dtype=torch.float64))
     with pytest.raises(ValueError, match="mode"):
@@ -221,12 +220,9 @@ def test_modern_update_batched_patterns_one_query_is_per_batch():
         torch.testing.assert_close(out[b], hf.modern_hopfield_update(X[b], xi, 2.0), atol=1e-12, rtol=0)
 
 
-def test_modern_update_rejects_numpy_and_mismatched_batches():
-    X = np.ones((5, 4))
-    with pytest.raises(TypeError, match="patterns"):
-        hf.modern_hopfield_update(X, torch.ones(4, dtype=torch.float64), 1.0)
-    with pytest.raises(TypeError, match="query"):
-        hf.modern_hopfield_update(torch.ones(5, 4, dtype=torch.float64), np.ones(4), 1.0)
+def test_modern_update_takes_numpy_and_rejects_mismatched_batches():
+    out = hf.modern_hopfield_update(np.ones((5, 4)), np.ones(4), 1.0)  # numpy in, numpy out
+    assert isinstance(out, np.ndarray) and out.dtype == np.float64
     with pytest.raises(ValueError, match="query"):
         hf.modern_hopfield_update(
             torch.ones(3, 5, 4, dtype=torch.float64), torch.ones(2, 1, 4, dtype=torch.float64), 1.0

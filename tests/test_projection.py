@@ -186,8 +186,7 @@ def test_bad_inputs():
         pj.fwht(torch.zeros(3, 6))
     with pytest.raises(ValueError, match="radix"):
         pj.fwht(torch.zeros(3, 8), radix=3)
-    with pytest.raises(TypeError, match="x"):
-        pj.fwht(np.zeros((2, 8)))
+    assert isinstance(pj.fwht(np.zeros((2, 8))), np.ndarray)  # numpy in, numpy out
     with pytest.raises(ValueError, match="last dimension"):
         pj.GaussianMap(10, 5)(torch.zeros(2, 11))
     with pytest.raises(ValueError, match="finite"):
