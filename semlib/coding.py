@@ -260,7 +260,7 @@ class AdaptiveContextModel:
       :math:`s\,n_c + V r` is at most :math:`2^{46}` (the limit of the default 48-bit coder)
       the frequencies :math:`s\,n_{c,a} + r` are exact integers, so
       arithmetic coding has no quantisation overhead (e.g. :math:`\beta = 1/2`,
-      or a :class:`fractions.Fraction`); otherwise (a float such as ``0.1`` or
+      or a ``fractions.Fraction``); otherwise (a float such as ``0.1`` or
       ``1e-6``, whose denominator is a large power of 2) the exact
       probabilities are quantised with :func:`quantize` and ``total_bits``.
     * ``method="witten-bell"``: interpolation with the order-:math:`(k-1)`

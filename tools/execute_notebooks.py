@@ -115,6 +115,34 @@ def _record_time(path: Path, seconds: float, root: Path) -> None:
         TIMES.write_text(json.dumps(times, indent=1, sort_keys=True))
 
 
+def _record_cells(path: Path, notebook: nbformat.NotebookNode, root: Path) -> None:
+    """Keep each code cell's run time (nbclient's timestamps) in _build/notebook_cells.json.
+
+    The timestamps are removed from the cells: jupyter-cache hashes cell metadata, and the site
+    build looks the notebook up by the hash of the unexecuted source.
+    """
+    from datetime import datetime
+
+    cells = []
+    for index, cell in enumerate(notebook.cells):
+        stamps = cell.get("metadata", {}).pop("execution", {})
+        if cell.cell_type == "code" and "iopub.execute_input" in stamps and "shell.execute_reply" in stamps:
+            start = datetime.fromisoformat(stamps["iopub.execute_input"].replace("Z", "+00:00"))
+            end = datetime.fromisoformat(stamps["shell.execute_reply"].replace("Z", "+00:00"))
+            cells.append((round((end - start).total_seconds(), 2), index))
+    if root != ROOT:
+        return
+    report = BUILD / "notebook_cells.json"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(report) + ".lock"):
+        try:
+            known = json.loads(report.read_text())
+        except (OSError, ValueError):
+            known = {}
+        known[str(path.relative_to(ROOT))] = sorted(cells, reverse=True)[:5]
+        report.write_text(json.dumps(known, indent=1, sort_keys=True))
+
+
 def ensure_executed(path: Path, build: Path = BUILD, root: Path = ROOT) -> tuple[Executed, nbformat.NotebookNode]:
     """Return ``path`` executed, from the cache or by running it (and then caching it).
 
@@ -141,7 +169,10 @@ def ensure_executed(path: Path, build: Path = BUILD, root: Path = ROOT) -> tuple
             except KeyError:
                 pass
         timeout, allow_errors = _settings(root)
-        result = single_nb_execution(notebook, cwd=str(path.parent), timeout=timeout, allow_errors=allow_errors)
+        result = single_nb_execution(
+            notebook, cwd=str(path.parent), timeout=timeout, allow_errors=allow_errors, record_timing=True
+        )
+        _record_cells(path, notebook, root)
         if result.err is not None:
             raise NotebookFailed(f"{path.name}: {result.err.__class__.__name__}\n{result.exc_string}")
         with db_lock:
