@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -115,6 +116,25 @@ def _record_time(path: Path, seconds: float, root: Path) -> None:
         TIMES.write_text(json.dumps(times, indent=1, sort_keys=True))
 
 
+def _ipc_kernel_manager(folder: str) -> type:
+    """A kernel manager whose kernel talks over Unix sockets in ``folder``, not TCP ports.
+
+    With TCP, kernels started at the same moment by two processes (two pytest-xdist workers,
+    or a test and the site build) can be handed the same free ports (jupyter_client#487); the
+    run then loses messages and stalls. Seen here: a 40 s notebook took 334 s while every one
+    of its cells ran in under 7 s. Unix sockets in a folder of its own cannot collide.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: object) -> None:
+            super().__init__(**kwargs)
+            self.transport = "ipc"
+            self.ip = os.path.join(folder, "kernel")
+
+    return IPCKernelManager
+
+
 def _record_cells(path: Path, notebook: nbformat.NotebookNode, root: Path) -> None:
     """Keep each code cell's run time (nbclient's timestamps) in _build/notebook_cells.json.
 
@@ -169,9 +189,15 @@ def ensure_executed(path: Path, build: Path = BUILD, root: Path = ROOT) -> tuple
             except KeyError:
                 pass
         timeout, allow_errors = _settings(root)
-        result = single_nb_execution(
-            notebook, cwd=str(path.parent), timeout=timeout, allow_errors=allow_errors, record_timing=True
-        )
+        with tempfile.TemporaryDirectory(prefix="semlib-kernel-") as sockets:
+            result = single_nb_execution(
+                notebook,
+                cwd=str(path.parent),
+                timeout=timeout,
+                allow_errors=allow_errors,
+                record_timing=True,
+                kernel_manager_class=_ipc_kernel_manager(sockets),
+            )
         _record_cells(path, notebook, root)
         if result.err is not None:
             raise NotebookFailed(f"{path.name}: {result.err.__class__.__name__}\n{result.exc_string}")
