@@ -16,9 +16,9 @@ import torch
 torch.set_num_threads(1)
 
 # Under `pytest -n 2` two workers share the two cores, and each may run a notebook kernel (the
-# notebook tests, the site build's executor). A kernel that starts one OpenMP/BLAS thread per
-# core oversubscribes them, and OpenMP's spinning threads then slow small torch loops by an
-# order of magnitude (seen: a 20 s notebook took 320 s). Kernels inherit this environment.
+# notebook tests, the site build's executor): one OpenMP/BLAS thread per kernel, so that two
+# kernels do not oversubscribe the cores. Kernels inherit this environment. (The 300 s stalls
+# first blamed on this came from kernels colliding on TCP ports: see tools/execute_notebooks.py.)
 if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
     for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[_var] = "1"
