@@ -59,10 +59,10 @@ class Executed:
     cached: bool  # True when the cache already held it
 
 
-def toc_notebooks(root: Path = ROOT) -> list[Path]:
-    """The notebooks of ``_toc.yml`` in reading order."""
+def toc_files(root: Path = ROOT) -> list[str]:
+    """Every ``file:`` entry of ``_toc.yml`` (root first), without extension, in reading order."""
     toc = yaml.safe_load((root / "_toc.yml").read_text())
-    files: list[str] = []
+    files: list[str] = [toc["root"]]
 
     def walk(entries):
         for entry in entries or []:
@@ -74,7 +74,12 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
     for part in toc.get("parts", []):
         walk(part.get("chapters"))
     walk(toc.get("chapters"))
-    return [root / f"{f}.ipynb" for f in files if (root / f"{f}.ipynb").is_file()]
+    return files
+
+
+def toc_notebooks(root: Path = ROOT) -> list[Path]:
+    """The notebooks of ``_toc.yml`` in reading order."""
+    return [root / f"{f}.ipynb" for f in toc_files(root) if (root / f"{f}.ipynb").is_file()]
 
 
 def _settings(root: Path) -> tuple[int, bool]:
