@@ -135,9 +135,10 @@ def _ipc_kernel_manager(folder: str) -> type:
     """A kernel manager whose kernel talks over Unix sockets in ``folder``, not TCP ports.
 
     With TCP, kernels started at the same moment by two processes (two pytest-xdist workers,
-    or a test and the site build) can be handed the same free ports (jupyter_client#487); the
-    run then loses messages and stalls. Seen here: a 40 s notebook took 334 s while every one
-    of its cells ran in under 7 s. Unix sockets in a folder of its own cannot collide.
+    or a test and the site build) can be handed the same free ports (jupyter_client#487).
+    Unix sockets in a folder of their own cannot collide. (This was first tried against the
+    intermittent ~300 s stall of one notebook per parallel run; the stall survived it, so its
+    cause is elsewhere: see the session notes.)
     """
     from jupyter_client.manager import AsyncKernelManager
 
