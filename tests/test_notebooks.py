@@ -144,3 +144,13 @@ def test_a_failing_cell_is_reported_and_not_cached(tmp_path):
         ex.ensure_executed(path, build=build, root=root)
     with pytest.raises(ex.NotebookFailed):  # not cached: the second call executes and fails again
         ex.ensure_executed(path, build=build, root=root)
+
+
+@pytest.mark.slow
+def test_the_startup_timeout_does_not_bound_cells(tmp_path, monkeypatch):
+    # nbclient's kernel_info wait gets the short STARTUP_TIMEOUT; cells keep the cell timeout
+    monkeypatch.setattr(ex, "STARTUP_TIMEOUT", 1)
+    root = _tiny_repo(tmp_path)
+    path = _notebook(root, "import time\ntime.sleep(2.5)\nx = 1")
+    done, nb = ex.ensure_executed(path, build=root / "_build", root=root)
+    assert not done.cached and done.seconds > 2.5 and nb.cells[0].execution_count == 1

@@ -22,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import os
@@ -87,6 +88,8 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
 #: between two cells that each ran in seconds, with the kernel idle; if that wait is bounded by
 #: the cell timeout, this bounds it at 120 s (an unverified guess: see the session notes).
 CI_CELL_TIMEOUT = 120
+#: nbclient's wait for the kernel's kernel_info reply before the first cell (see ensure_executed).
+STARTUP_TIMEOUT = 30
 
 
 def _settings(root: Path) -> tuple[int, bool]:
@@ -204,16 +207,29 @@ def ensure_executed(path: Path, build: Path = BUILD, root: Path = ROOT) -> tuple
                 return Executed(path, 0.0, True), merged
             except KeyError:
                 pass
-        timeout, allow_errors = _settings(root)
-        with tempfile.TemporaryDirectory(prefix="semlib-kernel-") as sockets:
-            result = single_nb_execution(
-                notebook,
-                cwd=str(path.parent),
-                timeout=timeout,
-                allow_errors=allow_errors,
-                record_timing=True,
-                kernel_manager_class=_ipc_kernel_manager(sockets),
-            )
+        cell_timeout, allow_errors = _settings(root)
+        for attempt in (1, 2):
+            run = copy.deepcopy(notebook)
+            try:
+                with tempfile.TemporaryDirectory(prefix="semlib-kernel-") as sockets:
+                    result = single_nb_execution(
+                        run,
+                        cwd=str(path.parent),
+                        # nbclient waits for the kernel_info reply, before the first cell, with
+                        # `timeout` (cells use `timeout_func`): the intermittent stall follows this
+                        # bound, so it is short, and a start that never gets going is retried once
+                        timeout=STARTUP_TIMEOUT,
+                        timeout_func=lambda cell, t=cell_timeout: t,
+                        allow_errors=allow_errors,
+                        record_timing=True,
+                        kernel_manager_class=_ipc_kernel_manager(sockets),
+                    )
+                break
+            except (AssertionError, TimeoutError, RuntimeError):
+                started = any(c.get("execution_count") for c in run.cells if c.cell_type == "code")
+                if started or attempt == 2:
+                    raise
+        notebook = run
         _record_cells(path, notebook, root)
         if result.err is not None:
             raise NotebookFailed(f"{path.name}: {result.err.__class__.__name__}\n{result.exc_string}")
