@@ -410,6 +410,23 @@ class GWResult(SolverResult):
     solver: str
 
 
+def _gw_result(
+    value: float, T: torch.Tensor, was_numpy: bool, n_iter: int, converged: bool, gap: float, history: list, solver: str
+) -> GWResult:
+    """Both solvers' result: the distance and the matching are derived from ``value`` and the plan here."""
+    return GWResult(
+        distance2=value,
+        distance=math.sqrt(max(value, 0.0)),
+        coupling=_out(T, was_numpy),
+        matching=_out(T.argmax(1), was_numpy),
+        history=history,
+        solver=solver,
+        n_iter=n_iter,
+        converged=converged,
+        gap=gap,
+    )
+
+
 class _CosineGW:
     """The quadratic E(T) of Eq. (34) for Gram-matrix costs, computed through the points."""
 
@@ -691,17 +708,7 @@ def gromov_wasserstein(
             stacklevel=2,
         )
     value = f.value(T)  # recompute, free of accumulated rounding
-    return GWResult(
-        distance2=value,
-        distance=math.sqrt(max(value, 0.0)),
-        coupling=_out(T, was_numpy),
-        matching=_out(T.argmax(1), was_numpy),
-        n_iter=it,
-        converged=converged,
-        gap=max(gap, 0.0),
-        history=history,
-        solver=f"frank-wolfe ({used})",
-    )
+    return _gw_result(value, T, was_numpy, it, converged, max(gap, 0.0), history, f"frank-wolfe ({used})")
 
 
 def _sinkhorn_log(
@@ -914,17 +921,7 @@ def entropic_gromov_wasserstein(
     # form of the returned plan even when the last projection is inexact
     value = _CosineGW(X, Y, T.sum(1), T.sum(0)).value(T)
     history.append(value)
-    return GWResult(
-        distance2=value,
-        distance=math.sqrt(max(value, 0.0)),
-        coupling=_out(T, was_numpy),
-        matching=_out(T.argmax(1), was_numpy),
-        n_iter=it,
-        converged=converged,
-        gap=gap,
-        history=history,
-        solver="entropic (log-domain Sinkhorn)",
-    )
+    return _gw_result(value, T, was_numpy, it, converged, gap, history, "entropic (log-domain Sinkhorn)")
 
 
 def _regularised_linear(grad: torch.Tensor, T: torch.Tensor, epsilon: float) -> float:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from semlib_api import public_objects
 
 import semlib
 
@@ -444,16 +445,9 @@ BATCH: dict[str, Callable[[], tuple[tuple[Any, ...], dict[str, Any], list[tuple[
 
 
 def _public_functions() -> dict[str, Callable[..., Any]]:
-    out = {}
-    for mod_name in semlib.__all__:
-        mod = getattr(semlib, mod_name)
-        if not inspect.ismodule(mod):
-            continue
-        for name in getattr(mod, "__all__", []):
-            obj = getattr(mod, name)
-            if inspect.isfunction(obj) and obj.__module__.startswith("semlib"):
-                out[f"{mod_name}.{name}"] = obj
-    return out
+    return {
+        qual: obj for qual, obj in public_objects() if inspect.isfunction(obj) and obj.__module__.startswith("semlib")
+    }
 
 
 FUNCTIONS = _public_functions()

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import inspect
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from semlib_api import public_objects
 
-import semlib
 from semlib import flow, rate_distortion, reward
 from semlib.models import TokenSource
 from semlib.results import SolverResult
@@ -20,16 +19,11 @@ SHARED = {"gap", "n_iter", "converged"}
 
 
 def _result_classes():
-    out = []
-    for name in semlib.__all__:
-        if name.startswith("__"):
-            continue
-        module = importlib.import_module(f"semlib.{name}")
-        for attr in getattr(module, "__all__", []):
-            obj = getattr(module, attr)
-            if inspect.isclass(obj) and attr.endswith("Result") and obj is not SolverResult:
-                out.append(obj)
-    return out
+    return [
+        obj
+        for qual, obj in public_objects()
+        if inspect.isclass(obj) and qual.endswith("Result") and obj is not SolverResult
+    ]
 
 
 RESULTS = _result_classes()

@@ -214,16 +214,3 @@ def test_property_tvvar_equals_sdpa(B, T, d, d_k, scale, seed):
     assert (r.outputs - ref).abs().max() < 1e-9 * max(1.0, float(ref.abs().max()))
     # the first row attends only to itself: y_0 = A u_0
     assert torch.allclose(r.outputs[:, 0], u[:, 0] @ Wv.T, atol=1e-10)
-
-
-def test_tinygpt_seed_does_not_reset_the_global_rng():
-    """Building a model with `seed` must not reseed torch's global generator (a hidden side effect)."""
-    torch.manual_seed(123)
-    expected = torch.rand(4)
-    torch.manual_seed(123)
-    m1 = tv.TinyGPT(3, 4, d_model=8, n_heads=2, n_layers=1, seed=0)
-    assert torch.equal(torch.rand(4), expected)
-    m2 = tv.TinyGPT(3, 4, d_model=8, n_heads=2, n_layers=1, seed=0)
-    m3 = tv.TinyGPT(3, 4, d_model=8, n_heads=2, n_layers=1, seed=1)
-    p1, p2, p3 = (torch.cat([p.detach().reshape(-1) for p in m.parameters()]) for m in (m1, m2, m3))
-    assert torch.equal(p1, p2) and not torch.equal(p1, p3)
