@@ -13,13 +13,14 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # Parallel kernels for `make book` and pytest-xdist workers for `make test` (both cores here).
 JOBS   ?= 2
 
-.PHONY: book test check lab env clean clean-book help bench student book-course pdf
+.PHONY: book test check lab env clean clean-book help bench student book-course pdf mutations ledger
 
 help:
 	@echo "make book   build the site (executes every notebook) into _build/html"
 	@echo "make test   unit, property and doctests of semlib, book checks, lint, types, every notebook, the site"
 	@echo "make check lint, format, types and semlib's unit tests (the inner loop, about a minute)"
 	@echo "make lab    open the chapters in JupyterLab"
+	@echo "make mutations    plant every declared bug, check that its check cell fails, record it and rewrite the ledger"
 	@echo "make bench  time semlib against the peer libraries (dit) on identical inputs"
 	@echo "make student       write student notebooks (solutions replaced by stubs) to _build/student"
 	@echo "make book-course   build the site without solutions into _build/course/_build/html"
@@ -56,6 +57,16 @@ check: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -r requirements/lab.txt
 	$(BIN)/jupyter lab chapters/
+
+# The book-wide mutation run (tools/mutate.py): every bug declared in verification/*.yml is
+# planted in a temporary copy and must make its check cell fail. It records the result in
+# verification/mutation_run.json and regenerates the verification ledger page from it.
+mutations: $(STAMP)
+	$(BIN)/python tools/mutate.py --record --jobs $(JOBS)
+	$(BIN)/python tools/ledger.py
+
+ledger: $(STAMP)
+	$(BIN)/python tools/ledger.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
