@@ -84,10 +84,9 @@ def toc_notebooks(root: Path = ROOT) -> list[Path]:
 
 
 #: Per-cell timeout at CI scale: the longest CI-scale cell takes under a minute on the 2-core
-#: machine. Parallel runs lose one cell timeout, now and then, in a notebook whose cells each ran
-#: in seconds, with the kernel idle and no error raised (300 s with the _config.yml timeout,
-#: 120 s with this one: observed in two runs each). The cause is open (see the session notes);
-#: this bound limits its cost.
+#: machine. (Parallel runs used to lose exactly one cell timeout now and then, with no error and
+#: an idle kernel: a missed socket wake-up that pyzmq only noticed when the wait timed out. The
+#: stepped kernel client of _polling_client bounds that loss by POLL_STEP.)
 CI_CELL_TIMEOUT = 120
 #: nbclient's wait for the kernel's kernel_info reply before the first cell (see ensure_executed).
 STARTUP_TIMEOUT = 30
@@ -135,22 +134,63 @@ def _record_time(path: Path, seconds: float, root: Path) -> None:
         TIMES.write_text(json.dumps(times, indent=1, sort_keys=True))
 
 
+#: Longest single wait on a kernel socket, in seconds (see _polling_client).
+POLL_STEP = 0.5
+
+
+def _polling_client() -> type:
+    """An async kernel client whose channels never wait on a socket longer than POLL_STEP.
+
+    Why: pyzmq's asyncio poller wakes on the socket's edge-triggered file descriptor. When that
+    wake-up is missed, a message that has already arrived sits unread until the poll's timeout
+    fires; pyzmq then polls once more, finds the message and returns it as if nothing happened.
+    nbclient waits for a cell's reply with the whole cell timeout, so one missed wake-up cost
+    exactly one cell timeout, with no error and an idle kernel -- the intermittent 300 s (later
+    120 s) stall of parallel test runs. Waiting in short steps bounds that cost by POLL_STEP.
+    """
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_client.channels import AsyncZMQSocketChannel
+    from traitlets import Type
+
+    class SteppedChannel(AsyncZMQSocketChannel):
+        async def get_msg(self, timeout: float | None = None) -> dict:  # type: ignore[override]
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                left = POLL_STEP if deadline is None else deadline - time.monotonic()
+                try:
+                    return await super().get_msg(timeout=max(0.0, min(POLL_STEP, left)))
+                except Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
+
+    class SteppedKernelClient(AsyncKernelClient):
+        shell_channel_class = Type(SteppedChannel)
+        iopub_channel_class = Type(SteppedChannel)
+        stdin_channel_class = Type(SteppedChannel)
+        control_channel_class = Type(SteppedChannel)
+
+    return SteppedKernelClient
+
+
 def _ipc_kernel_manager(folder: str) -> type:
-    """A kernel manager whose kernel talks over Unix sockets in ``folder``, not TCP ports.
+    """A kernel manager with Unix-socket transport and the stepped client of _polling_client.
 
     With TCP, kernels started at the same moment by two processes (two pytest-xdist workers,
     or a test and the site build) can be handed the same free ports (jupyter_client#487).
-    Unix sockets in a folder of their own cannot collide. (This was first tried against the
-    intermittent ~300 s stall of one notebook per parallel run; the stall survived it, so its
-    cause is elsewhere: see the session notes.)
+    Unix sockets in a folder of their own cannot collide.
     """
     from jupyter_client.manager import AsyncKernelManager
+
+    client = _polling_client()
 
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs: object) -> None:
             super().__init__(**kwargs)
             self.transport = "ipc"
             self.ip = os.path.join(folder, "kernel")
+            self.client_factory = client
 
     return IPCKernelManager
 
@@ -218,8 +258,7 @@ def ensure_executed(path: Path, build: Path = BUILD, root: Path = ROOT) -> tuple
                         cwd=str(path.parent),
                         # nbclient waits for the kernel_info reply, before the first cell, with
                         # `timeout`; cells use `timeout_func`. A start that never reaches a cell is
-                        # retried once. (The intermittent stall is not here: it follows the cell
-                        # timeout, see CI_CELL_TIMEOUT.)
+                        # retried once.
                         timeout=STARTUP_TIMEOUT,
                         timeout_func=lambda cell, t=cell_timeout: t,
                         allow_errors=allow_errors,
