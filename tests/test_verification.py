@@ -19,8 +19,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
-import ledger  # noqa: E402
-import mutate  # noqa: E402
+import ledger
+import mutate
 
 STATEMENTS = ledger.statements()
 RECORDS = ledger.records()
@@ -40,7 +40,9 @@ def test_the_statement_list_is_the_papers():
         | {f"Remark {k}" for k in range(1, 5)}
     )
     assert numbered == expected
-    assert all((ROOT / "verification" / f"{s['home']}.yml").is_file() for s in STATEMENTS), "a home chapter has no record"
+    assert all((ROOT / "verification" / f"{s['home']}.yml").is_file() for s in STATEMENTS), (
+        "a home chapter has no record"
+    )
 
 
 @pytest.mark.parametrize("statement", STATEMENTS, ids=lambda s: s["id"])
@@ -51,7 +53,9 @@ def test_every_statement_has_one_record_with_evidence(statement):
     assert rec.get("status") in mutate.STATUSES
     assert len(rec.get("summary", "").split()) >= 5, f"{statement['id']}: the summary must say what was found"
     if rec.get("erratum"):
-        assert f"({rec['erratum']})=" in ERRATA, f"{statement['id']}: erratum label {rec['erratum']} not on the errata page"
+        assert f"({rec['erratum']})=" in ERRATA, (
+            f"{statement['id']}: erratum label {rec['erratum']} not on the errata page"
+        )
     if rec["status"] in ("refuted", "assumption"):
         assert rec.get("erratum"), f"{statement['id']}: a refuted or conditional statement needs its erratum"
     if rec["status"] != "not-computable":
@@ -63,7 +67,9 @@ def test_every_statement_has_one_record_with_evidence(statement):
 def test_no_record_for_a_statement_the_paper_does_not_have():
     known = {(s["home"], s["id"]) for s in STATEMENTS}
     extra = [(stem, sid) for stem, data in RECORDS.items() for sid in data["statements"] if (stem, sid) not in known]
-    assert not extra, f"records for statements not in verification/statements.yml (or not in their home chapter): {extra}"
+    assert not extra, (
+        f"records for statements not in verification/statements.yml (or not in their home chapter): {extra}"
+    )
     ids = {s["id"] for s in STATEMENTS}
     bad = [(m.id, s) for m in MUTATIONS for s in m.statements if s not in ids]
     assert not bad, f"mutations naming unknown statements: {bad}"

@@ -26,7 +26,7 @@ import nbformat
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import mutate  # noqa: E402
+import mutate
 
 ROOT = mutate.ROOT
 PAGE = ROOT / "chapters" / "appendices" / "verification_ledger.md"

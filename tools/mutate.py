@@ -117,7 +117,9 @@ def mutations(root: Path = ROOT) -> list[Mutation]:
             keys = set(entry)
             required = {"id", "statements", "what", "target", "find", "replace"}
             if not required <= keys or keys - required - {"count"}:
-                raise RegistryError(f"{path.name}: mutation {entry.get('id')!r} needs exactly {sorted(required)} (+ count)")
+                raise RegistryError(
+                    f"{path.name}: mutation {entry.get('id')!r} needs exactly {sorted(required)} (+ count)"
+                )
             if entry["id"] in seen:
                 raise RegistryError(f"{path.name}: mutation id {entry['id']!r} used twice")
             seen.add(entry["id"])
@@ -237,15 +239,22 @@ def run(mutation: Mutation, timeout: int = 300) -> Outcome:
 
 
 def _run_one(mutation: Mutation, threads: int) -> Outcome:
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(threads)
+    if threads:
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[var] = str(threads)
     return run(mutation)
 
 
 def _commit() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "semlib", "chapters", "verification"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "semlib", "chapters", "verification"],
+            check=False,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         return out.stdout.strip() + ("+changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -289,7 +298,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:  # pragma: no cover
         tqdm = None
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(_run_one, m, threads or 0) for m in chosen]
+        futures = [pool.submit(_run_one, m, threads) for m in chosen]
         bar = tqdm(total=len(futures), desc="mutations", disable=None) if tqdm else None
         for future in as_completed(futures):
             outcome = future.result()
