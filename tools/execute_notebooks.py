@@ -141,12 +141,14 @@ POLL_STEP = 0.5
 def _polling_client() -> type:
     """An async kernel client whose channels never wait on a socket longer than POLL_STEP.
 
-    Why: pyzmq's asyncio poller wakes on the socket's edge-triggered file descriptor. When that
-    wake-up is missed, a message that has already arrived sits unread until the poll's timeout
-    fires; pyzmq then polls once more, finds the message and returns it as if nothing happened.
-    nbclient waits for a cell's reply with the whole cell timeout, so one missed wake-up cost
-    exactly one cell timeout, with no error and an idle kernel -- the intermittent 300 s (later
-    120 s) stall of parallel test runs. Waiting in short steps bounds that cost by POLL_STEP.
+    Why: pyzmq's asyncio poller wakes on the socket's edge-triggered file descriptor, and when
+    its timeout fires it polls once more and returns whatever message is waiting, without error
+    (``_AsyncPoller.poll``, ``on_poll_ready``). nbclient waits for a cell's reply with the whole
+    cell timeout. So a missed wake-up would cost exactly one cell timeout, with no error and an
+    idle kernel -- which is what the intermittent 300 s (later 120 s) stall of parallel test runs
+    looked like. (We could not reproduce the stall on purpose, so this is the explanation the
+    code supports, not one we watched happen.) Waiting in short steps bounds that cost by
+    POLL_STEP whatever the cause of the missed wake-up.
     """
     from queue import Empty
 
