@@ -42,6 +42,8 @@ __all__ = [
     "step_moments",
     "DoobDecomposition",
     "doob_decomposition",
+    "flow_prompt_law_range",
+    "private_token_source",
     "freedman_bound",
     "mc_mean",
     "semantic_information_capacity",
@@ -132,6 +134,107 @@ def doob_decomposition(source: TokenSource, s: torch.Tensor, u: torch.Tensor, **
     mean, var = step_moments(source, s, u, **decoding)
     a = mean.cumsum(1)
     return DoobDecomposition(flow, a, flow - a, var.cumsum(1))
+
+
+def flow_prompt_law_range(source: TokenSource, s: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Infimum and supremum, over all prompt laws, of the flow of a fixed prompt and generation.
+
+    The next-token law of the model fixes :math:`P(u_{n+1:t}\mid s)` but not the law
+    :math:`\pi` of the prompts. Under an assumed prompt law :math:`\pi` with :math:`\pi(s) > 0`
+    the flow of Definition 8 (Eq. 22) is
+
+    .. math::
+
+        i_\pi(s \to u_{n+1:t}) = \log P(u_{n+1:t}\mid s)
+        - \log \sum_{s'} \pi(s') P(u_{n+1:t}\mid s'),
+
+    and since the mixture lies between :math:`\min_{s'}` and :math:`\max_{s'} P(u_{n+1:t}\mid s')`,
+
+    .. math::
+
+        \log\frac{P(u_{n+1:t}\mid s)}{\max_{s'} P(u_{n+1:t}\mid s')} \le i_\pi(s\to u_{n+1:t})
+        \le \log\frac{P(u_{n+1:t}\mid s)}{\min_{s'} P(u_{n+1:t}\mid s')}.
+
+    Both ends are approached (attained when :math:`s` is the maximiser or minimiser) as
+    :math:`\pi` puts all but a vanishing mass on a maximising or minimising prompt. The interval
+    always contains 0 (the point mass on :math:`s`). Only ``source.kernel`` is used; the
+    source's own prompt law is ignored. Introduced in the chapter *Semantic information flow*.
+
+    Parameters
+    ----------
+    source : TokenSource
+    s : torch.Tensor, shape (B,)
+        Prompts.
+    u : torch.Tensor, shape (B, k)
+        Generated tokens, each possible under its prompt (:math:`P(u_{n+1:n+k}\mid s) > 0`).
+
+    Returns
+    -------
+    lower, upper : torch.Tensor, shape (B, k)
+        The infimum and supremum for ``t = n+1..n+k`` in nats (``upper`` is ``inf`` where
+        some prompt cannot produce the tokens).
+
+    Raises
+    ------
+    ValueError
+        If some ``u`` has probability 0 under its prompt ``s``.
+
+    Examples
+    --------
+    >>> k = torch.tensor([[0.5, 0.5], [0.25, 0.75]], dtype=torch.float64)[:, None, :].expand(2, 3, 2)
+    >>> src = TokenSource(torch.tensor([0.5, 0.5]), k.contiguous(), 1)
+    >>> lo, hi = flow_prompt_law_range(src, torch.tensor([0]), torch.tensor([[0]]))
+    >>> round(float(lo), 6), round(float(hi), 6)
+    (0.0, 0.693147)
+    """
+    src = _check_source(source)
+    s, u = src._check_batch(s, u)
+    prevs = torch.cat([torch.full_like(u[:, :1], src.vocab), u], dim=1)
+    steps = src.kernel.log()[:, prevs[:, :-1], u].permute(1, 2, 0)  # (B, k, m): log K[s', u_{t-1}, u_t]
+    cum = steps.cumsum(1)  # log P(u_{n+1:t} | s') for every prompt s'
+    own = cum.gather(2, s[:, None, None].expand(-1, cum.shape[1], 1))[..., 0]
+    if not bool(torch.isfinite(own).all()):
+        raise ValueError("`u` must be possible under its prompt `s` (P(u | s) > 0)")
+    return own - cum.max(-1).values, own - cum.min(-1).values
+
+
+def private_token_source(n_prompts: int, p: float) -> TokenSource:
+    r"""Equiprobable prompts, each emitting a private rare token: one generated token.
+
+    Prompt :math:`s \in \{0, \dots, m-1\}` (uniform, :math:`m` = ``n_prompts``) emits its own
+    token :math:`s` with probability :math:`p` and the common token :math:`m` otherwise; no
+    other prompt ever emits token :math:`s`. So the flow jumps by :math:`\log m` when the
+    private token appears and is 0 otherwise, the drift is :math:`p\log m` and the
+    conditional variance :math:`p(1-p)\log^2 m`, the same for every prompt. The chapter
+    *Semantic information flow* uses it for an unconditional counterexample to the printed
+    Corollary 2 (Eq. 30).
+
+    Parameters
+    ----------
+    n_prompts : int >= 2
+    p : float in (0, 1)
+
+    Returns
+    -------
+    TokenSource
+        Vocabulary ``n_prompts + 1``, ``length = 1``, float64, on the CPU.
+
+    Examples
+    --------
+    >>> src = private_token_source(3, 0.1)
+    >>> src.channel()[0].tolist()
+    [0.1, 0.0, 0.0, 0.9]
+    """
+    if isinstance(n_prompts, bool) or not isinstance(n_prompts, int) or n_prompts < 2:
+        raise ValueError(f"`n_prompts` must be an int >= 2, got {n_prompts!r}")
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p < 1:
+        raise ValueError(f"`p` must be a number in (0, 1), got {p!r}")
+    m = n_prompts
+    rows = torch.zeros(m, m + 1, dtype=torch.float64)
+    rows[:, m] = 1 - p
+    rows[torch.arange(m), torch.arange(m)] = p
+    kernel = rows[:, None, :].expand(m, m + 2, m + 1).contiguous()
+    return TokenSource(torch.full((m,), 1.0 / m, dtype=torch.float64), kernel, 1)
 
 
 def freedman_bound(alpha: Any, beta: Any, c: float = 1.0) -> Any:

@@ -193,3 +193,68 @@ def test_freedman_bound_rejects_nan():
         fl.freedman_bound(float("nan"), 1.0)
     with pytest.raises(ValueError, match="beta"):
         fl.freedman_bound(1.0, float("inf"))
+
+
+# --- the flow depends on the assumed prompt law ------------------------------------------------
+def _with_law(src, pmf):
+    return TokenSource(pmf, src.kernel, src.length, eos=src.eos)
+
+
+def test_flow_prompt_law_range_brackets_every_law_and_is_attained(src):
+    s, u = src.sample(20, seed=4)
+    lo, hi = fl.flow_prompt_law_range(src, s, u)
+    assert lo.shape == hi.shape == u.shape and (lo <= 1e-12).all() and (hi >= -1e-12).all()
+    g = torch.Generator().manual_seed(0)
+    for _ in range(30):
+        pmf = torch._standard_gamma(torch.full((3,), 0.5, dtype=torch.float64), generator=g)
+        pmf = (pmf + 1e-9) / (pmf + 1e-9).sum()
+        f = fl.semantic_information_flow(_with_law(src, pmf), s, u)
+        assert (f >= lo - 1e-9).all() and (f <= hi + 1e-9).all()
+    # near-vertex laws reach both ends for the last step: mass 1 - 2e-12 on the argmax / argmin
+    ends = []
+    for b in range(3):
+        pmf = torch.full((3,), 1e-12, dtype=torch.float64)
+        pmf[b] = 1 - 2e-12
+        ends.append(fl.semantic_information_flow(_with_law(src, pmf), s, u))
+    ends = torch.stack(ends, -1)
+    assert torch.allclose(ends.min(-1).values, lo, atol=1e-6) and torch.allclose(ends.max(-1).values, hi, atol=1e-6)
+
+
+def test_flow_prompt_law_range_edge_cases():
+    k = torch.tensor([[0.5, 0.5], [1.0, 0.0]], dtype=torch.float64)[:, None, :].expand(2, 3, 2).contiguous()
+    src = TokenSource(torch.tensor([0.5, 0.5], dtype=torch.float64), k, 1)
+    lo, hi = fl.flow_prompt_law_range(src, torch.tensor([0, 0]), torch.tensor([[0], [1]]))
+    assert float(lo[0, 0]) == pytest.approx(math.log(0.5)) and float(hi[0, 0]) == pytest.approx(0.0)
+    assert float(lo[1, 0]) == pytest.approx(0.0) and math.isinf(float(hi[1, 0]))  # prompt 1 never emits token 1
+    with pytest.raises(ValueError, match="possible"):
+        fl.flow_prompt_law_range(src, torch.tensor([1]), torch.tensor([[1]]))
+    with pytest.raises(TypeError, match="source"):
+        fl.flow_prompt_law_range("src", torch.tensor([0]), torch.tensor([[0]]))
+
+
+def test_private_token_source_closed_form():
+    m, p = 7, 0.03
+    src = fl.private_token_source(m, p)
+    s = torch.arange(m)
+    own, common = s[:, None], torch.full((m, 1), m)
+    assert torch.allclose(fl.flow_increments(src, s, own)[:, 0], torch.full((m,), math.log(m), dtype=torch.float64))
+    assert fl.flow_increments(src, s, common).abs().max() < 1e-12
+    drift, var = fl.step_moments(src, s, common)
+    assert torch.allclose(drift[:, 0], torch.full((m,), p * math.log(m), dtype=torch.float64))
+    assert torch.allclose(var[:, 0], torch.full((m,), p * (1 - p) * math.log(m) ** 2, dtype=torch.float64))
+    assert abs(float(src.joint().sum()) - 1) < 1e-12
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"n_prompts": 1, "p": 0.1},
+        {"n_prompts": 2.0, "p": 0.1},
+        {"n_prompts": 3, "p": 0.0},
+        {"n_prompts": 3, "p": 1.0},
+        {"n_prompts": True, "p": 0.5},
+    ],
+)
+def test_private_token_source_validation(kw):
+    with pytest.raises(ValueError, match="n_prompts" if kw["n_prompts"] in (1, 2.0, True) else "`p`"):
+        fl.private_token_source(**kw)
