@@ -50,6 +50,7 @@ __all__ = [
     "SignedMap",
     "SubsampledHadamard",
     "SubsampledDCT",
+    "IdentityHadamardMap",
     "make_map",
     "MAP_KINDS",
     "pair_distortion",
@@ -59,6 +60,8 @@ __all__ = [
     "jl_min_dim",
     "krahmer_ward_sparsity",
     "rip_min_dim",
+    "rip_constant",
+    "compression_route_dims",
     "fit_jl_constant",
 ]
 
@@ -442,6 +445,53 @@ class SubsampledDCT(_SubsampledTransform):
         return dct_ortho(x)
 
 
+class IdentityHadamardMap(JLMap):
+    r"""Two orthonormal bases side by side: :math:`\mathbf A = [\,\mathbf I_m,\ \mathbf H_m/\sqrt m\,]`.
+
+    A map :math:`\mathbb R^{2m}\to\mathbb R^m` (``out_dim`` = m a power of 2, ``in_dim`` = 2m)
+    whose RIP constant is *certified*, not estimated: its columns have unit norm, the two blocks
+    have orthonormal columns, and the cross block :math:`\mathbf H_{S_1S_2}/\sqrt m` of a
+    support :math:`S_1\cup S_2` with :math:`|S_1|+|S_2|\le k` has spectral norm at most its
+    Frobenius norm :math:`\sqrt{|S_1||S_2|/m}\le k/(2\sqrt m)`. Hence
+    :math:`\delta_k\le k/(2\sqrt m)` (:meth:`rip_constant_bound`), which makes it a
+    :math:`(k,\delta)`-RIP matrix in the sense of the paper's Eq. (36) for every
+    :math:`k\le 2\delta\sqrt m`. With ``signs=True`` (default) the map is Theorem 3's
+    :math:`\mathbf x\mapsto\mathbf A\mathbf D_\sigma\mathbf x`; cost :math:`O(m\log m)`
+    per vector (:func:`fwht`), no matrix is stored. Introduced in the chapter *Semantic
+    compression* (``ch-semantic-compression``), section on Theorem 3 at certifiable sizes.
+
+    Parameters
+    ----------
+    out_dim : int
+        m, a power of 2.
+    seed : int, None or generator, default 0
+        Random state of the signs (see CONTRIBUTING.md, glossary).
+    signs : bool, default True
+        Whether to apply :math:`\mathbf D_\sigma`; ``False`` gives the bare matrix.
+    """
+
+    name = "identity_hadamard"
+
+    def __init__(self, out_dim: int, seed: int | torch.Generator | None = 0, signs: bool = True):
+        m = _check_int(out_dim, "out_dim")
+        if m & (m - 1):
+            raise ValueError(f"`out_dim` must be a power of 2, got {m}")
+        super().__init__(2 * m, m, seed)
+        self.use_signs = bool(signs)
+        self.signs = _rademacher(2 * m, self._generator(3))
+
+    def _apply(self, x: torch.Tensor) -> torch.Tensor:
+        m = self.out_dim
+        if self.use_signs:
+            x = x * self.signs.to(dtype=x.dtype, device=x.device)
+        return x[..., :m] + fwht(x[..., m:], normalized=True)
+
+    def rip_constant_bound(self, sparsity: int) -> float:
+        r"""The certified bound :math:`\delta_k\le k/(2\sqrt m)` on the RIP constant of order ``sparsity``."""
+        k = _check_int(sparsity, "sparsity")
+        return k / (2 * math.sqrt(self.out_dim))
+
+
 MAP_KINDS = ("gaussian", "achlioptas", "very_sparse", "srht", "dct", "signed_gaussian")
 
 
@@ -635,6 +685,88 @@ def rip_min_dim(sparsity: int, delta: float, in_dim: int, C: float = 1.0) -> int
     if k >= in_dim:
         return in_dim
     return math.ceil(C * k * math.log(math.e * in_dim / k) / delta**2)
+
+
+@numpy_core("A")
+def rip_constant(A: Any, sparsity: int, max_supports: int = 200_000) -> float:
+    r"""The exact RIP constant :math:`\delta_k` of a matrix, by enumerating all supports.
+
+    .. math:: \delta_k = \max_{|S| = k}\ \max\big(\lambda_{\max}(\mathbf A_S^T\mathbf A_S) - 1,\
+              1 - \lambda_{\min}(\mathbf A_S^T\mathbf A_S)\big),
+
+    the smallest :math:`\delta` with :math:`(1-\delta)\|\mathbf s\|^2\le\|\mathbf A\mathbf s\|^2
+    \le(1+\delta)\|\mathbf s\|^2` for every :math:`k`-sparse :math:`\mathbf s` (the paper's Eq. 36
+    on the unit sphere). Supports of size exactly :math:`k` suffice: by Cauchy interlacing a
+    smaller support's eigenvalues lie between those of any support containing it. The cost is
+    :math:`\binom Nk` eigenvalue problems, so this certifies only small instances; introduced in
+    the chapter *Semantic compression* (``ch-semantic-compression``).
+
+    Parameters
+    ----------
+    A : array-like or torch.Tensor, shape (m, N)
+    sparsity : int
+        :math:`k`, with :math:`1\le k\le N`.
+    max_supports : int, default 200000
+        Refuse (``ValueError``) when :math:`\binom Nk` exceeds this.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    if A.ndim != 2 or A.size == 0:
+        raise ValueError(f"`A` must be a non-empty 2-d array (m, N), got shape {A.shape}")
+    if not np.all(np.isfinite(A)):
+        raise ValueError("`A` must be finite")
+    n = A.shape[1]
+    k = _check_int(sparsity, "sparsity")
+    if k > n:
+        raise ValueError(f"`sparsity` must be at most N = {n}, got {k}")
+    max_supports = _check_int(max_supports, "max_supports")
+    if math.comb(n, k) > max_supports:
+        raise ValueError(f"C({n}, {k}) = {math.comb(n, k)} supports exceed `max_supports` = {max_supports}")
+    import itertools
+
+    gram = A.T @ A
+    supports = np.array(list(itertools.combinations(range(n), k)))
+    worst = 0.0
+    for i in range(0, len(supports), 4096):
+        s = supports[i : i + 4096]
+        w = np.linalg.eigvalsh(gram[s[:, :, None], s[:, None, :]])
+        worst = max(worst, float(np.abs(w - 1).max()))
+    return worst
+
+
+def compression_route_dims(n_points: int, in_dim: int, eps: float, eta: float, C: float = 1.0) -> dict[str, int]:
+    r"""The target dimension :math:`m` that each route of §IV-C asks for, with one constant :math:`C`.
+
+    * ``"lemma1"``: :math:`C\epsilon^{-2}\log M` (Lemma 1, Eq. 35);
+    * ``"eq38"``: :math:`C\epsilon^{-2}\log(M/\eta)\log N` (Eq. 38, partial Gaussian);
+    * ``"thm3_gaussian"``: a Gaussian matrix that is :math:`(k,\epsilon/4)`-RIP,
+      :math:`C\delta^{-2}k\log(eN/k)` (:func:`rip_min_dim`), with Theorem 3's order after
+      polarisation, :math:`k=\lceil 40\log(4M^2/\eta)\rceil` (:func:`krahmer_ward_sparsity`);
+    * ``"thm3_subsampled"``: a subsampled orthogonal transform (DFT, DCT, Hadamard rows) that is
+      :math:`(k,\epsilon/4)`-RIP, :math:`C\delta^{-2}k\log^2 k\,\log N` (the Rudelson–Vershynin
+      form of the bound, Foucart and Rauhut ch. 12).
+
+    An RIP route whose order :math:`k` reaches :math:`N` needs :math:`m\ge N` (RIP of order
+    :math:`N` is an isometry of :math:`\mathbb R^N`) and gets ``in_dim``. The constants of the
+    bounds are unknown; with one :math:`C` for all, the ratios are what the formulas say about
+    the routes. Introduced in the chapter *Semantic compression* (``ch-semantic-compression``).
+    """
+    n_points = _check_int(n_points, "n_points", 2)
+    in_dim = _check_int(in_dim, "in_dim", 2)
+    eps = _check_unit_interval(eps, "eps")
+    eta = _check_unit_interval(eta, "eta")
+    if not (isinstance(C, (int, float)) and C > 0):
+        raise ValueError(f"`C` must be positive, got {C}")
+    k, delta = krahmer_ward_sparsity(n_points**2, eta, eps)
+    if k >= in_dim:
+        sub = in_dim
+    else:
+        sub = math.ceil(C * k * math.log(k) ** 2 * math.log(in_dim) / delta**2)
+    return {
+        "lemma1": math.ceil(C * math.log(n_points) / eps**2),
+        "eq38": math.ceil(C * math.log(n_points / eta) * math.log(in_dim) / eps**2),
+        "thm3_gaussian": rip_min_dim(k, delta, in_dim, C),
+        "thm3_subsampled": sub,
+    }
 
 
 @numpy_core("m", "eps")

@@ -201,3 +201,68 @@ def test_bad_inputs():
         pj.semantic_compression_distortion(torch.eye(3), torch.eye(3), [1.0, -1.0, 1.0])
     with pytest.raises(TypeError, match="base"):
         pj.SignedMap([[1.0]])
+
+
+def test_identity_hadamard_map_matrix_bound_and_signs():
+    f = pj.IdentityHadamardMap(8, signs=False)
+    A = f.matrix()
+    H = torch.as_tensor(scipy.linalg.hadamard(8), dtype=torch.float64) / math.sqrt(8)
+    assert A.shape == (8, 16) and torch.allclose(A, torch.cat([torch.eye(8, dtype=torch.float64), H], 1))
+    # the certified bound holds, and is attained for this small Sylvester matrix (1e-12)
+    for k in (1, 2, 3, 4):
+        exact = pj.rip_constant(A.numpy(), k)
+        assert exact <= f.rip_constant_bound(k) + 1e-12
+    assert abs(pj.rip_constant(A.numpy(), 2) - f.rip_constant_bound(2)) < 1e-12
+    g = pj.IdentityHadamardMap(8, seed=3)
+    assert torch.allclose(g.matrix(), A * g.signs, atol=1e-12)
+    assert pj.IdentityHadamardMap(8, seed=3).signs.tolist() == g.signs.tolist()
+    x = torch.randn(2, 3, 16, dtype=torch.float32)
+    assert g(x).shape == (2, 3, 8) and g(x).dtype == torch.float32
+    with pytest.raises(ValueError, match="out_dim"):
+        pj.IdentityHadamardMap(12)
+    with pytest.raises(ValueError, match="x"):
+        g(torch.zeros(3, 8))
+
+
+def test_rip_constant_against_direct_definition():
+    A = np.random.default_rng(0).standard_normal((5, 7)) / math.sqrt(5)
+    # one sparsity level by the definition: extreme eigenvalues over all supports of size 2
+    import itertools
+
+    worst = max(
+        float(np.abs(np.linalg.eigvalsh(A[:, list(s)].T @ A[:, list(s)]) - 1).max())
+        for s in itertools.combinations(range(7), 2)
+    )
+    assert abs(pj.rip_constant(A, 2) - worst) < 1e-12
+    # interlacing: the constant does not decrease with the order
+    vals = [pj.rip_constant(A, k) for k in range(1, 8)]
+    assert all(b >= a - 1e-12 for a, b in itertools.pairwise(vals))
+    # orthonormal columns: delta = 0 at every order (edge case k = N)
+    Q = np.linalg.qr(np.random.default_rng(1).standard_normal((6, 4)))[0]
+    assert pj.rip_constant(Q, 4) < 1e-12
+    t = pj.rip_constant(torch.as_tensor(A), 3)
+    assert isinstance(t, torch.Tensor) and t.ndim == 0 and abs(float(t) - vals[2]) < 1e-12
+    with pytest.raises(ValueError, match="sparsity"):
+        pj.rip_constant(A, 8)
+    with pytest.raises(ValueError, match="max_supports"):
+        pj.rip_constant(np.ones((2, 40)), 20)
+    with pytest.raises(ValueError, match="A"):
+        pj.rip_constant(np.ones(4), 1)
+
+
+def test_compression_route_dims():
+    d = pj.compression_route_dims(1000, 30522, 0.5, 0.1)
+    assert d["lemma1"] == math.ceil(math.log(1000) / 0.25)
+    assert d["eq38"] == math.ceil(math.log(1000 / 0.1) * math.log(30522) / 0.25)
+    k = math.ceil(40 * math.log(4 * 1000**2 / 0.1))
+    assert d["thm3_gaussian"] == math.ceil(k * math.log(math.e * 30522 / k) / 0.125**2)
+    assert d["thm3_subsampled"] == math.ceil(k * math.log(k) ** 2 * math.log(30522) / 0.125**2)
+    assert d["lemma1"] < d["eq38"] < d["thm3_gaussian"] < d["thm3_subsampled"]
+    # an RIP order beyond N: no compression (m = N)
+    small = pj.compression_route_dims(1000, 384, 0.5, 0.1, C=2.0)
+    assert small["thm3_gaussian"] == small["thm3_subsampled"] == 384
+    assert small["lemma1"] == math.ceil(2 * math.log(1000) / 0.25)
+    with pytest.raises(ValueError, match="eta"):
+        pj.compression_route_dims(10, 100, 0.5, 1.5)
+    with pytest.raises(ValueError, match="C"):
+        pj.compression_route_dims(10, 100, 0.5, 0.1, C=0)
