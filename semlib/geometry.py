@@ -25,9 +25,13 @@ computed through the points: :math:`C_1 T C_2 = X (X^\top T Y) Y^\top` in :math:
 :math:`p^\top C_1^{\odot 2} p = \| X^\top \mathrm{diag}(p) X \|_F^2` in :math:`O(nd^2)`. No
 :math:`n \times n` matrix is ever formed.
 
-Two solvers:
+Three solvers:
 
-* :func:`gromov_wasserstein`: the conditional-gradient (Frank–Wolfe) method with exact line
+* :func:`gromov_wasserstein_exact`: the exact minimum for tiny instances (uniform weights,
+  ``n == m <= 9``) by enumerating the :math:`n!` permutation plans. This is exact because with
+  Gram-matrix costs :math:`E(T) = \text{const} - 2\|X^\top T Y\|_F^2` is concave on
+  :math:`\Pi(p, q)`, so its minimum is attained at a vertex, a permutation plan.
+* :func:`gromov_wasserstein`: a local search, the conditional-gradient (Frank–Wolfe) method with exact line
   search on the quadratic (Peyré, Cuturi & Solomon 2016; Vayer et al. 2019; as in POT's
   ``ot.gromov.gromov_wasserstein``). Each linear step is an exact optimal-transport problem:
   for uniform weights and ``n == m`` it is an assignment problem, solved by
@@ -74,6 +78,8 @@ __all__ = [
     "analogy",
     "gw_objective",
     "gromov_wasserstein",
+    "gromov_wasserstein_exact",
+    "GWExactResult",
     "entropic_gromov_wasserstein",
 ]
 
@@ -389,7 +395,7 @@ class GWResult(SolverResult):
         ``"frank-wolfe"`` or ``"entropic"``, with the linear solver used in brackets.
     gap : float
         A stationarity certificate of the returned coupling, in the units of :math:`E`, zero
-        exactly at a stationary point. Exact solver: the Frank–Wolfe gap
+        exactly at a stationary point. Frank–Wolfe (local) solver: the Frank–Wolfe gap
         :math:`\langle \nabla E(T), T - T_{\rm lin}\rangle \ge 0`. Entropic solver: the same gap
         for the regularised objective, :math:`F_\varepsilon(T) - F_\varepsilon(T^+)` with
         :math:`F_\varepsilon(S) = \langle \nabla E(T), S\rangle + \varepsilon\sum S\log S`
@@ -566,7 +572,7 @@ def gromov_wasserstein(
     linear_solver: str = "auto",
     dtype: torch.dtype | None = torch.float64,
 ) -> GWResult:
-    r"""Gromov–Wasserstein distance with cosine costs (paper Definition 12, Eq. (34)), exact solver.
+    r"""Gromov–Wasserstein distance with cosine costs (paper Definition 12, Eq. (34)), Frank–Wolfe (local) solver.
 
     Minimises :math:`E(T) = \sum_{ijkl} (C_{1,ik} - C_{2,jl})^2 T_{ij} T_{kl}` over couplings
     :math:`T \in \Pi(p, q)`, where :math:`C_1, C_2` are the cosine-similarity matrices of the two
@@ -579,8 +585,10 @@ def gromov_wasserstein(
        the quadratic :math:`E` exactly along the segment.
 
     It stops when :math:`|E(T_{k+1}) - E(T_k)| \le` ``tol_rel`` :math:`\cdot|E(T_k)| +`
-    ``tol_abs``. The problem is not convex: the result is a stationary point, and its value an
-    upper bound on :math:`d_s^2`.
+    ``tol_abs``. The problem is not convex (with cosine costs :math:`E` is concave, see
+    :func:`gromov_wasserstein_exact`): the result is a stationary point found by a local search,
+    and its value only an upper bound on :math:`d_s^2`. For tiny uniform instances
+    :func:`gromov_wasserstein_exact` gives the exact minimum.
 
     Parameters
     ----------
@@ -709,6 +717,118 @@ def gromov_wasserstein(
         )
     value = f.value(T)  # recompute, free of accumulated rounding
     return _gw_result(value, T, was_numpy, it, converged, max(gap, 0.0), history, f"frank-wolfe ({used})")
+
+
+@dataclass(frozen=True)
+class GWExactResult(GWResult):
+    r"""Result of :func:`gromov_wasserstein_exact`: a :class:`GWResult` with the number of minimisers.
+
+    Attributes
+    ----------
+    n_minimizers : int
+        How many permutations attain the minimum (within ``atol``). For two isometric copies this is
+        the number of automorphisms of the weighted cosine matrix: 1 for points in general position,
+        :math:`n!` for the vertices of a regular simplex.
+    """
+
+    n_minimizers: int
+
+
+EXACT_MAX_N = 9
+
+
+def gromov_wasserstein_exact(
+    x: Any,
+    y: Any,
+    *,
+    normalize: bool = True,
+    atol: float = 1e-12,
+    dtype: torch.dtype | None = torch.float64,
+) -> GWExactResult:
+    r"""The exact Gromov–Wasserstein minimum of Eq. (34) for tiny instances, by enumerating permutations.
+
+    For ``n == m`` points with uniform weights :math:`1/n` each and cosine costs (paper
+    Definition 12), returns :math:`d_s^2 = \min_{T \in \Pi(1/n, 1/n)} E(T)` exactly (up to
+    rounding), by evaluating :math:`E` at all :math:`n!` permutation plans
+    :math:`T_\sigma = \frac1n[\sigma(i) = j]`,
+
+    .. math::
+
+        E(T_\sigma) = \frac{1}{n^2}\sum_{i,k} \big(C_{1,ik} - C_{2,\sigma(i)\sigma(k)}\big)^2 .
+
+    Why this is the minimum over *all* couplings, not only over permutations: with Gram-matrix
+    costs :math:`C_1 = XX^\top`, :math:`C_2 = YY^\top`,
+
+    .. math::
+
+        E(T) = p^\top C_1^{\odot 2} p + q^\top C_2^{\odot 2} q - 2\,\|X^\top T Y\|_F^2 ,
+
+    and the first two terms are constant on :math:`\Pi(p, q)`. :math:`T \mapsto X^\top T Y` is
+    linear, so :math:`E` is a *concave* function of :math:`T`; a concave function attains its
+    minimum over a polytope at a vertex, and the vertices of :math:`\Pi(1/n, 1/n)` are the
+    permutation plans (Birkhoff–von Neumann). The argument needs positive semidefinite cost
+    matrices (it fails, for example, for the distance costs of Mémoli's GW) and uniform, equal-size
+    marginals (other marginals have other vertices). Introduced in ``ch-gromov-wasserstein``.
+
+    Parameters
+    ----------
+    x : array-like or torch.Tensor, shape (n, d1)
+        Points of the first space (rows; put on the sphere when ``normalize``), ``1 <= n <= 9``.
+    y : shape (n, d2)
+        Points of the second space, as many as ``x``; ``d2`` may differ from ``d1``.
+    normalize : bool
+        Normalise rows to the sphere (cosine costs, as in Eq. (34)); with ``False`` the costs are
+        the plain inner products (still Gram matrices, so still exact).
+    atol : float
+        Absolute tolerance in units of :math:`E` for counting the permutations that attain the
+        minimum (``n_minimizers``).
+    dtype : torch.dtype, optional
+        Precision of the points (default float64); ``None`` keeps the input's. The enumeration
+        itself runs in float64 on the CPU.
+
+    Returns
+    -------
+    GWExactResult
+        ``distance2`` the exact minimum, ``coupling`` the first minimising permutation plan,
+        ``matching`` its permutation, ``gap = 0``, ``n_iter = n!`` (plans evaluated),
+        ``converged = True`` and ``n_minimizers``. numpy in, numpy out; torch in, torch out
+        (coupling on the device of ``x``).
+
+    Raises
+    ------
+    ValueError
+        If ``x`` and ``y`` have different numbers of rows, or more than 9 (9! = 362 880 plans).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(6, 3))
+    >>> res = gromov_wasserstein_exact(X, X[[2, 0, 1, 5, 4, 3]])
+    >>> res.distance2 < 1e-12, res.matching.tolist(), res.n_minimizers
+    (True, [1, 2, 0, 5, 4, 3], 1)
+    """
+    import itertools
+
+    atol = _positive(atol, "atol")
+    X, Y, _, _, was_numpy = _prepare(x, y, None, None, normalize, dtype)
+    n = X.shape[0]
+    if Y.shape[0] != n:
+        raise ValueError(f"`y` must have as many rows as `x` ({n}) for the permutation enumeration, got {Y.shape[0]}")
+    if n > EXACT_MAX_N:
+        raise ValueError(f"`x` has {n} rows; the enumeration of n! plans is limited to n <= {EXACT_MAX_N}")
+    Xn, Yn = X.double().cpu().numpy(), Y.double().cpu().numpy()
+    C1, C2 = Xn @ Xn.T, Yn @ Yn.T
+    perms = np.array(list(itertools.permutations(range(n))), dtype=np.intp)
+    values = np.empty(len(perms))
+    for s in range(0, len(perms), 40_320):  # chunks of 8! plans keep the gathered cosines small
+        P = perms[s : s + 40_320]
+        values[s : s + len(P)] = ((C1[None] - C2[P[:, :, None], P[:, None, :]]) ** 2).sum((1, 2)) / n**2
+    best = int(np.argmin(values))
+    T = torch.zeros((n, n), dtype=X.dtype, device=X.device)
+    T[torch.arange(n), torch.as_tensor(perms[best], device=X.device)] = 1.0 / n
+    base = _gw_result(float(values[best]), T, was_numpy, len(perms), True, 0.0, [float(values[best])], "enumeration")
+    fields = {f: getattr(base, f) for f in base.__dataclass_fields__}
+    return GWExactResult(**fields, n_minimizers=int((values <= values[best] + atol).sum()))
 
 
 def _sinkhorn_log(

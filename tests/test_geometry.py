@@ -494,3 +494,76 @@ def test_entropic_gap_certifies_stationarity():
     with pytest.warns(g.GWConvergenceWarning):
         early = g.entropic_gromov_wasserstein(X, Y, epsilon=0.1, max_iter=1)
     assert not early.converged and early.gap > 1e-3
+
+
+# --- exact GW for tiny instances (enumeration of permutations) ---------------------------------
+
+
+def test_gw_exact_zero_on_isometric_copy_and_recovers_the_permutation():
+    X = cloud(7, 4, 3)
+    perm = np.random.default_rng(4).permutation(7)
+    Y = (X @ rotation(4, 5))[perm]
+    res = g.gromov_wasserstein_exact(X, Y)
+    assert res.distance2 < 1e-12 and res.n_minimizers == 1
+    assert np.array_equal(res.matching, np.argsort(perm))
+    assert res.gap == 0.0 and res.converged and res.n_iter == 5040
+
+
+def test_gw_exact_counts_the_automorphisms_of_a_regular_simplex():
+    n = 5
+    S = np.eye(n) - 1.0 / n  # centred basis vectors: the vertices of a regular simplex
+    res = g.gromov_wasserstein_exact(S, S)
+    assert res.distance2 < 1e-12 and res.n_minimizers == 120
+
+
+def test_gw_exact_is_the_minimum_over_all_couplings():
+    """Never above Frank-Wolfe from random starts, nor above E at random interior couplings."""
+    rng = np.random.default_rng(6)
+    X, Y = rng.normal(size=(6, 3)), rng.normal(size=(6, 5))
+    exact = g.gromov_wasserstein_exact(X, Y)
+    C1 = g.cosine_similarity(X)
+    C2 = g.cosine_similarity(Y)
+    assert abs(brute_objective(C1, C2, exact.coupling) - exact.distance2) < 1e-12
+    fw_best = np.inf
+    for seed in range(20):
+        w = rng.dirichlet(np.ones(8))
+        T = sum(wk * np.eye(6)[rng.permutation(6)] for wk in w) / 6  # a random interior coupling
+        assert brute_objective(C1, C2, T) >= exact.distance2 - 1e-12
+        fw_best = min(fw_best, g.gromov_wasserstein(X, Y, init=T).distance2)
+    assert exact.distance2 <= fw_best + 1e-12
+    # Frank-Wolfe started at the exact minimiser stays there (a vertex minimum is stationary)
+    assert abs(g.gromov_wasserstein(X, Y, init=exact.coupling).distance2 - exact.distance2) < 1e-12
+
+
+def test_gw_exact_objective_is_concave_along_segments():
+    rng = np.random.default_rng(7)
+    X, Y = rng.normal(size=(5, 3)), rng.normal(size=(5, 4))
+    P0, P1 = np.eye(5)[rng.permutation(5)] / 5, np.eye(5)[rng.permutation(5)] / 5
+    for a in np.linspace(0, 1, 11):
+        mid = g.gw_objective(X, Y, (1 - a) * P0 + a * P1)
+        assert mid >= (1 - a) * g.gw_objective(X, Y, P0) + a * g.gw_objective(X, Y, P1) - 1e-12
+
+
+def test_gw_exact_symmetric_and_edge_sizes():
+    X, Y = cloud(6, 3, 8), cloud(6, 2, 9)
+    assert abs(g.gromov_wasserstein_exact(X, Y).distance2 - g.gromov_wasserstein_exact(Y, X).distance2) < 1e-12
+    one = g.gromov_wasserstein_exact(cloud(1, 3), cloud(1, 2, 1))
+    assert one.distance2 < 1e-30 and one.n_minimizers == 1 and one.coupling.tolist() == [[1.0]]
+
+
+def test_gw_exact_torch_in_torch_out():
+    X = torch.as_tensor(cloud(5, 3, 10))
+    res = g.gromov_wasserstein_exact(X, X.flip(0))
+    assert isinstance(res.coupling, torch.Tensor) and res.coupling.dtype == torch.float64
+    assert res.matching.tolist() == [4, 3, 2, 1, 0]
+
+
+def test_gw_exact_validation_names_the_argument():
+    with pytest.raises(ValueError, match="`y`"):
+        g.gromov_wasserstein_exact(cloud(5, 3), cloud(6, 3))
+    with pytest.raises(ValueError, match="`x`"):
+        g.gromov_wasserstein_exact(cloud(10, 3), cloud(10, 3))
+    with pytest.raises(ValueError, match="`atol`"):
+        g.gromov_wasserstein_exact(cloud(3, 3), cloud(3, 3), atol=-1.0)
+    with pytest.raises(ValueError, match="`x`"):
+        g.gromov_wasserstein_exact(np.zeros(3), cloud(3, 3))
