@@ -188,6 +188,9 @@ ARRAY: dict[str, Entry] = {
         lambda: ((normal(4, 3), normal(4, 2, seed=1), np.full((4, 4), 1 / 16)), {}), torch_xfail=FLOAT_SCALARS
     ),
     "geometry.gromov_wasserstein": E(lambda: ((normal(4, 3), normal(4, 2, seed=1)), {}), torch_xfail=FLOAT_SCALARS),
+    "geometry.gromov_wasserstein_exact": E(
+        lambda: ((normal(4, 3), normal(4, 2, seed=1)), {}), torch_xfail=FLOAT_SCALARS
+    ),
     "geometry.entropic_gromov_wasserstein": E(
         lambda: ((normal(4, 3), normal(4, 2, seed=1)), {"epsilon": 0.5, "max_iter": 20}),
         rtol=1e-3,
@@ -202,6 +205,7 @@ ARRAY: dict[str, Entry] = {
     "projection.semantic_compression_distortion": E(
         lambda: ((normal(5, 8), normal(5, 4, seed=1)), {}), torch_xfail=FLOAT_SCALARS
     ),
+    "projection.rip_constant": E(lambda: ((normal(4, 6, scale=0.5), 2), {})),
     "projection.fit_jl_constant": E(lambda: ((np.array([16.0, 32.0, 64.0]), np.array([0.5, 0.375, 0.25]), 100), {})),
     # search
     "search.exact_knn": E(lambda: ((normal(3, 4), normal(6, 4, seed=1), 2), {})),
@@ -335,6 +339,7 @@ TORCH_ONLY: dict[str, tuple[str, str | None, Callable[[], tuple[tuple[Any, ...],
     "flow.doob_decomposition": ("function of a TokenSource (torch model)", None, None),
     "flow.semantic_information_capacity": ("function of a TokenSource (torch model)", None, None),
     "flow.reward_capacity_curve": ("function of a TokenSource (torch model)", None, None),
+    "flow.flow_prompt_law_range": ("function of a TokenSource (torch model)", None, None),
     "capstone.sample_continuations": ("function of a TinyGPT", None, None),
     "capstone.prompt_flow": ("function of a TinyGPT", None, None),
     "capstone.continuation_joint": ("function of a TinyGPT", None, None),
@@ -351,6 +356,7 @@ TORCH_ONLY: dict[str, tuple[str, str | None, Callable[[], tuple[tuple[Any, ...],
 
 NO_ARRAYS: set[str] = {
     "models.all_sequences",
+    "flow.private_token_source",
     "embeddings.model_dir",
     "embeddings.load_weights",
     "embeddings.load_token_embeddings",
@@ -361,6 +367,7 @@ NO_ARRAYS: set[str] = {
     "projection.jl_min_dim",
     "projection.krahmer_ward_sparsity",
     "projection.rip_min_dim",
+    "projection.compression_route_dims",
     "gaussian.arma11_covariance",
     "corpus.stdlib_docstrings",
     "corpus.split_documents",
