@@ -133,7 +133,9 @@ def render(root: Path = ROOT) -> str:
     total = len(muts)
     caught_all = sum(1 for m in muts if results.get(m.id, {}).get("caught"))
     run_line = (
-        f"The last mutation run (commit `{run['commit'][:12]}`, {run['date']}, scale `{run['scale']}`, "
+        f"The last mutation run (commit `{run['commit'][:12]}`"
+        + (" with uncommitted changes" if run["commit"].endswith("+changes") else "")
+        + f", {run['date']}, scale `{run['scale']}`, "
         f"{run['jobs']} parallel kernels) took {run['seconds']:.0f} s and caught "
         f"**{sum(1 for r in results.values() if r['caught'])} of {len(results)}** mutations."
         if "commit" in run
