@@ -81,6 +81,13 @@ def _md(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+def _plain(heading: str) -> str:
+    """A heading as link text: Sphinx shows a reference's text verbatim, so no TeX."""
+    text = re.sub(r"\\(?:mathbf|mathrm|mathcal|boldsymbol|operatorname)\s*", "", heading)
+    text = re.sub(r"\\([A-Za-z]+)", r"\1", text)
+    return re.sub(r"[${}]", "", text)
+
+
 def render(root: Path = ROOT) -> str:
     recs = records(root)
     run = last_run(root)
@@ -102,7 +109,7 @@ def render(root: Path = ROOT) -> str:
         index = mutate.check_cell_index(notebook, m.id)
         label, heading = cell_anchor(notebook, index)
         label = label or chapter_label(notebook)
-        section = _md(heading) if heading else m.notebook.stem
+        section = _md(_plain(heading)) if heading else m.notebook.stem
         return f"{{ref}}`{section} <{label}>`, cell {index + 1}" if label else f"{section}, cell {index + 1}"
 
     def result(m: mutate.Mutation) -> str:
