@@ -46,6 +46,7 @@ __all__ = [
     "smoothed_lipschitz",
     "CorrectedBound",
     "corrected_bound",
+    "fit_readout",
 ]
 
 
@@ -406,3 +407,78 @@ def corrected_bound(
     conc = mcdiarmid_term(M, delta, B)
     emp = float(loss.mean())
     return CorrectedBound(emp, rad, conc, emp + rad + conc, B, rad_lin, M, delta, gamma)
+
+
+@torch_core("features", "targets")
+def fit_readout(
+    features: torch.Tensor,
+    targets: torch.Tensor,
+    n_outputs: int,
+    *,
+    radius: float,
+    gamma: float = 0.01,
+    steps: int = 200,
+    lr: float = 0.1,
+) -> torch.Tensor:
+    r"""Train a read-out :math:`\mathbf W` in the Frobenius ball by projected Adam on the smoothed loss.
+
+    Minimises :math:`\frac1M\sum_m -\log q_\gamma(\hbar_m)` with
+    :math:`q_\gamma = (1-\gamma)\,\mathrm{softmax}(\mathbf W\phi_m) + \gamma/V`
+    (:func:`smoothed_loss`) over :math:`\{\mathbf W\in\mathbb R^{V\times d}:\|\mathbf W\|_F\le\Lambda\}`,
+    the class of :func:`corrected_bound` (Eq. ``book-eq-corrected-bound``, which replaces the paper's
+    Eqs. (72)-(75)). Each Adam step is followed by the projection
+    :math:`\mathbf W\leftarrow\mathbf W\min(1, \Lambda/\|\mathbf W\|_F)`, so the result lies in
+    the class and :func:`corrected_bound` applies to it. The start is :math:`\mathbf W = 0`, so the
+    result is deterministic (no random state). Introduced in the chapter ``ch-generalization``.
+
+    Parameters
+    ----------
+    features : torch.Tensor, shape (M, d)
+        :math:`\phi_m`, computed by a map fixed before the sample was drawn.
+    targets : torch.Tensor, shape (M,), long
+        The true next tokens :math:`\hbar_m`, in ``range(n_outputs)``.
+    n_outputs : int
+        :math:`V`, the number of outputs (rows of :math:`\mathbf W`), at least 2.
+    radius : float
+        :math:`\Lambda \ge 0`, the Frobenius radius, fixed before the sample was drawn.
+    gamma : float in (0, 1), default 0.01
+        Weight of the uniform law in :math:`q_\gamma`.
+    steps : int, default 200
+        Number of projected Adam steps (0 returns the start, :math:`\mathbf W = 0`).
+    lr : float > 0, default 0.1
+        Adam's learning rate.
+
+    Returns
+    -------
+    torch.Tensor, shape (n_outputs, d), float64
+        The trained read-out, on the device of ``features`` (numpy in, numpy out), with
+        :math:`\|\mathbf W\|_F\le\Lambda`.
+    """
+    if not isinstance(features, torch.Tensor) or features.ndim != 2:
+        raise TypeError("`features` must be a (M, d) torch tensor")
+    if not isinstance(targets, torch.Tensor) or targets.ndim != 1 or targets.dtype != torch.long:
+        raise TypeError("`targets` must be a (M,) torch tensor of token ids (torch.long)")
+    if features.shape[0] != targets.shape[0] or features.shape[0] < 1:
+        raise ValueError(f"`features` has {features.shape[0]} rows but `targets` has {targets.shape[0]}")
+    n_outputs = _check_int(n_outputs, "n_outputs", 2)
+    if int(targets.min()) < 0 or int(targets.max()) >= n_outputs:
+        raise ValueError("`targets` must lie in range(n_outputs)")
+    radius = _check_nonneg(radius, "radius")
+    gamma = _check_open_unit(gamma, "gamma")
+    steps = _check_int(steps, "steps", 0)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError("`lr` must be a finite number > 0")
+    phi = features.detach().double()
+    W = torch.zeros(n_outputs, phi.shape[1], dtype=torch.float64, device=phi.device, requires_grad=True)
+    opt = torch.optim.Adam([W], lr=float(lr))
+    with torch.enable_grad():
+        for _ in range(steps):
+            loss = smoothed_loss(phi @ W.T, targets, gamma).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            with torch.no_grad():  # project on the Frobenius ball
+                norm = float(W.norm())
+                if norm > radius:
+                    W.mul_(radius / norm)
+    return W.detach()

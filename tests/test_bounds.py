@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -121,3 +122,65 @@ def test_rademacher_and_massart_reject_nan():
         bd.rademacher_finite(bad, 10)
     with pytest.raises(ValueError, match="values"):
         bd.massart_bound(bad)
+
+
+def _readout_data(M=80, d=4, V=3, seed=5):
+    g = torch.Generator().manual_seed(seed)
+    phi = torch.randn(M, d, generator=g, dtype=torch.float64)
+    phi = phi / phi.norm(dim=1, keepdim=True)
+    return phi, torch.randint(0, V, (M,), generator=g)
+
+
+def test_fit_readout_stays_in_ball_and_lowers_the_loss():
+    phi, y = _readout_data()
+    W = bd.fit_readout(phi, y, 3, radius=2.0, gamma=0.05, steps=100)
+    assert W.shape == (3, 4) and W.dtype == torch.float64
+    assert float(W.norm()) <= 2.0 * (1 + 1e-12)
+    start = bd.smoothed_loss(phi @ torch.zeros(3, 4, dtype=torch.float64).T, y, 0.05).mean()
+    assert bd.smoothed_loss(phi @ W.T, y, 0.05).mean() < start - 1e-3
+    bd.corrected_bound(phi, W, y, radius=2.0, gamma=0.05)  # the result is in the class
+
+
+def test_fit_readout_edge_cases():
+    phi, y = _readout_data()
+    assert (bd.fit_readout(phi, y, 3, radius=1.0, steps=0) == 0).all()  # zero steps: the start
+    assert (bd.fit_readout(phi, y, 3, radius=0.0, steps=5) == 0).all()  # radius 0: the class is {0}
+    a = bd.fit_readout(phi, y, 3, radius=1.0, steps=20)
+    assert torch.equal(a, bd.fit_readout(phi, y, 3, radius=1.0, steps=20))  # deterministic
+    out = bd.fit_readout(phi.numpy(), y.numpy(), 3, radius=1.0, steps=20)  # numpy in, numpy out
+    assert isinstance(out, np.ndarray) and np.allclose(out, a.numpy(), atol=1e-12)
+
+
+def test_fit_readout_matches_the_hand_loop():
+    phi, y = _readout_data(seed=6)
+    W = torch.zeros(3, 4, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([W], lr=0.1)
+    for _ in range(30):
+        loss = bd.smoothed_loss(phi @ W.T, y, 0.01).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            W.mul_(min(1.0, 0.5 / W.norm().item()))
+    assert torch.allclose(bd.fit_readout(phi, y, 3, radius=0.5, steps=30), W.detach(), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc",
+    [
+        ({"features": torch.zeros(3)}, TypeError),
+        ({"targets": torch.zeros(80)}, TypeError),
+        ({"targets": torch.zeros(5, dtype=torch.long)}, ValueError),
+        ({"targets": torch.full((80,), 3, dtype=torch.long)}, ValueError),
+        ({"n_outputs": 1}, ValueError),
+        ({"radius": -1.0}, ValueError),
+        ({"gamma": 1.0}, ValueError),
+        ({"steps": -1}, ValueError),
+        ({"lr": 0.0}, ValueError),
+    ],
+)
+def test_fit_readout_validation(kwargs, exc):
+    phi, y = _readout_data()
+    args = {"features": phi, "targets": y, "n_outputs": 3, "radius": 1.0} | kwargs
+    with pytest.raises(exc, match=next(iter(kwargs))):
+        bd.fit_readout(**args)
