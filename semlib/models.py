@@ -35,15 +35,16 @@ function (Definition 6, Eqs. 11-12, per generated token) by enumeration, and
 :func:`mc_pretraining_distortion` estimates the first by sampling where
 enumeration stops being possible.
 
-Torch, float64, on the device of the tables. Introduced in the chapter
-*Semantic information flow* (§III-D of the paper); the model families in
-*The directed rate-distortion function of pre-training* (§III-B).
+Torch, float64, on the device of the tables. Introduced, with the model
+families and the exact kernel fits (:func:`fit_kernel`, :func:`fit_kernel_counts`),
+in the chapter *The directed rate-distortion function of pre-training* (§III-B of
+the paper); the end token in *Semantic information flow* (§III-D).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from tqdm.auto import tqdm
@@ -61,6 +62,12 @@ __all__ = [
     "pretraining_distortion",
     "pretraining_rate",
     "mc_pretraining_distortion",
+    "KernelFit",
+    "history_weights",
+    "kernel_distortion_terms",
+    "fit_kernel",
+    "transition_counts",
+    "fit_kernel_counts",
 ]
 
 
@@ -630,3 +637,302 @@ def fit_next_token(
         opt.step()
         losses.append(float(loss.detach()))
     return losses
+
+
+# --- exact fits of the kernel family (the chapter *The directed rate-distortion function of pre-training*) ---
+
+
+class KernelFit(NamedTuple):
+    """A fitted kernel family member: logits ``theta`` (m, V + 1, V) and its two axes of Definition 6."""
+
+    theta: torch.Tensor
+    distortion: float
+    rate: float
+
+
+def _check_source(source: Any) -> TokenSource:
+    if not isinstance(source, TokenSource):
+        raise TypeError(f"`source` must be a TokenSource, got {type(source).__name__}")
+    return source
+
+
+def _check_log_kernel(log_kernel: Any, shape: tuple[int, ...], name: str = "log_kernel") -> torch.Tensor:
+    if not isinstance(log_kernel, torch.Tensor):
+        raise TypeError(f"`{name}` must be a torch tensor (Torch-only), got {type(log_kernel).__name__}")
+    if tuple(log_kernel.shape) != shape:
+        raise ValueError(f"`{name}` must have shape {shape}, got {tuple(log_kernel.shape)}")
+    return log_kernel
+
+
+def history_weights(source: TokenSource) -> torch.Tensor:
+    r"""Law of the human histories of each step: ``w[t, s, a]`` :math:`= P^\hbar(S = s, U_{t-1} = a)`.
+
+    The weights of the expectation over histories in the distortion of
+    Definition 6 (Eq. 11), read with human histories as in the chapter *The
+    directed rate-distortion function of pre-training* (Eq. book-eq-drd-avg-distortion).
+    Column ``a = V`` is "no previous token" (the first step, ``t = 0``), so
+    ``w[0, :, V]`` is the prompt law. Torch-only (a function of a
+    :class:`TokenSource`); by enumeration of the joint law.
+
+    Parameters
+    ----------
+    source : TokenSource
+
+    Returns
+    -------
+    torch.Tensor, shape (L, m, V + 1)
+        Each ``w[t]`` sums to 1.
+    """
+    source = _check_source(source)
+    m, v, L = source.n_prompts, source.vocab, source.length
+    p = source.joint()
+    w = torch.zeros(L, m, v + 1, dtype=torch.float64, device=source.device)
+    w[0, :, v] = source.prompt_pmf
+    for t in range(1, L):
+        w[t, :, :v] = p.sum(dim=tuple(d for d in range(1, L + 1) if d != t))
+    return w
+
+
+def kernel_distortion_terms(source: TokenSource, log_kernel: torch.Tensor) -> torch.Tensor:
+    r"""Per-step distortions of Definition 6 for a first-order kernel model, averaged over human histories.
+
+    .. math::
+
+        \bar D_t = \mathbb E_{(S, U_{t-1}) \sim P^\hbar}\Big[D_{\rm KL}\big(K[S, U_{t-1}, \cdot\,]
+        \,\big\|\, Q[S, U_{t-1}, \cdot\,]\big)\Big],\qquad t = 1, \dots, L,
+
+    the terms of the constraint of Eq. (11) (book-eq-drd-avg-distortion) with
+    :math:`Q = \exp(\texttt{log\_kernel})`. Their sum is
+    :math:`D(P^\hbar_{U\mid S}\,\|\,Q_{U\mid S}\mid P_S)` by the chain rule, ``L`` times
+    :func:`pretraining_distortion`. Nats; differentiable in ``log_kernel``. Torch-only.
+
+    Parameters
+    ----------
+    source : TokenSource
+        The human law :math:`P^\hbar`, kernel ``K`` of shape (m, V + 1, V).
+    log_kernel : torch.Tensor, shape (m, V + 1, V)
+        Log-probabilities of the model's next-token law (rows normalised).
+
+    Returns
+    -------
+    torch.Tensor, shape (L,)
+    """
+    source = _check_source(source)
+    K = source.kernel
+    lq = _check_log_kernel(log_kernel, tuple(K.shape))
+    kl = torch.where(K > 0, K * (K.clamp_min(1e-300).log() - lq), 0.0).sum(-1)
+    return (history_weights(source) * kl).sum((1, 2))
+
+
+def _kernel_rate(source: TokenSource, log_kernel: torch.Tensor) -> torch.Tensor:
+    """I(S; U) / L under P_S and the kernel exp(log_kernel) (differentiable)."""
+    model = TokenSource(source.prompt_pmf, log_kernel.exp(), source.length)
+    return _mutual_information_of_channel(source.prompt_pmf, model.channel()) / source.length
+
+
+def _check_beta(beta: Any) -> float:
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not (math.isfinite(beta) and beta >= 0):
+        raise ValueError(f"`beta` must be a finite number >= 0, got {beta!r}")
+    return float(beta)
+
+
+def fit_kernel(
+    source: TokenSource,
+    beta: float,
+    *,
+    theta0: torch.Tensor | None = None,
+    family: str = "full",
+    max_iter: int = 100,
+) -> KernelFit:
+    r"""Minimise the exact pre-training loss of Eq. (18) over a first-order kernel family.
+
+    .. math::
+
+        \min_\Phi\ \bar D(\Phi) + \beta\,\frac{I(S; U_{n+1:T}; \Phi)}{L},\qquad
+        \bar D = \frac1L \sum_t \bar D_t \ \text{(:func:`kernel_distortion_terms`)},
+
+    the Lagrangian form of Definition 6 (Eq. 11) with :math:`\beta = 1/\lambda` of
+    Eq. (18); :math:`I(S\to U) = I(S;U)` because the whole prompt is known at every
+    step. ``beta = 0`` is plain cross-entropy training. The model is
+    :math:`Q_\Phi(u_t\mid s, u_{t-1}) = \mathrm{softmax}(\Phi[s, u_{t-1}, \cdot\,])`
+    (``family="full"``, which contains every :class:`TokenSource` of the same
+    shape) or the prompt-only family :math:`\mathrm{softmax}(\Phi[s, 0, \cdot\,])` for every
+    previous token (``family="prompt"``). L-BFGS with a strong-Wolfe line search,
+    deterministic; warm-start a sweep with ``theta0``. Torch-only.
+
+    Parameters
+    ----------
+    source : TokenSource
+        The human law (prompt law and kernel).
+    beta : float
+        Weight of the rate, :math:`\ge 0`.
+    theta0 : torch.Tensor, shape (m, V + 1, V), optional
+        Starting logits (default zeros: the uniform kernel).
+    family : {"full", "prompt"}
+    max_iter : int, default 100
+        L-BFGS iterations.
+
+    Returns
+    -------
+    KernelFit
+        ``theta`` (logits, detached), ``distortion`` :math:`\bar D` and ``rate``
+        :math:`I(S;U;\Phi)/L`, both in nats per generated token.
+    """
+    source = _check_source(source)
+    beta = _check_beta(beta)
+    if family not in ("full", "prompt"):
+        raise ValueError(f"`family` must be 'full' or 'prompt', got {family!r}")
+    max_iter = _check_int(max_iter, "max_iter", 1)
+    shape = tuple(source.kernel.shape)
+    L = source.length
+    if theta0 is None:
+        th = torch.zeros(shape, dtype=torch.float64, device=source.device)
+    else:
+        th = _check_log_kernel(theta0, shape, "theta0").detach().clone().double()
+    th.requires_grad_(True)
+    opt = torch.optim.LBFGS(
+        [th], lr=1, max_iter=max_iter, tolerance_grad=1e-10, tolerance_change=1e-13, line_search_fn="strong_wolfe"
+    )
+
+    def logk() -> torch.Tensor:
+        z = th if family == "full" else th[:, :1, :].expand(shape)
+        return torch.log_softmax(z, -1)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        lk = logk()
+        loss = kernel_distortion_terms(source, lk).sum() / L + beta * _kernel_rate(source, lk)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        lk = logk()
+        d = float(kernel_distortion_terms(source, lk).sum() / L)
+        r = float(_kernel_rate(source, lk))
+    return KernelFit(th.detach(), d, r)
+
+
+def transition_counts(s: torch.Tensor, u: torch.Tensor, n_prompts: int, vocab: int) -> torch.Tensor:
+    r"""Counts of (prompt, previous token, next token) in samples: the sufficient statistic of a kernel model.
+
+    ``c[s, a, b]`` counts the steps at which prompt ``s`` is followed by ``b``
+    after ``a`` (``a = V``: the first generated token). The empirical
+    cross-entropy of a kernel :math:`Q` is :math:`-\sum c \log Q / \sum c`, the
+    empirical version of the loss of Eq. (18) (chapter *The directed
+    rate-distortion function of pre-training*). Torch-only.
+
+    Parameters
+    ----------
+    s : torch.Tensor, shape (N,)
+        Prompts, integers in ``[0, n_prompts)``.
+    u : torch.Tensor, shape (N, L)
+        Continuations, integers in ``[0, vocab)``.
+    n_prompts, vocab : int
+
+    Returns
+    -------
+    torch.Tensor, shape (n_prompts, vocab + 1, vocab), float64
+    """
+    m = _check_int(n_prompts, "n_prompts", 1)
+    v = _check_int(vocab, "vocab", 1)
+    for name, x in (("s", s), ("u", u)):
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"`{name}` must be a torch tensor (Torch-only), got {type(x).__name__}")
+        if x.dtype.is_floating_point or x.dtype.is_complex:
+            raise TypeError(f"`{name}` must hold integers, got {x.dtype}")
+    if s.ndim != 1 or u.ndim != 2 or u.shape[0] != s.shape[0]:
+        raise ValueError(f"`s` must have shape (N,) and `u` (N, L); got {tuple(s.shape)} and {tuple(u.shape)}")
+    if s.numel() and (int(s.min()) < 0 or int(s.max()) >= m):
+        raise ValueError(f"`s` must lie in [0, {m})")
+    if u.numel() and (int(u.min()) < 0 or int(u.max()) >= v):
+        raise ValueError(f"`u` must lie in [0, {v})")
+    n, L = u.shape
+    s, u = s.long(), u.long()
+    c = torch.zeros(m, v + 1, v, dtype=torch.float64, device=u.device)
+    prev = torch.cat([torch.full((n, 1), v, dtype=torch.long, device=u.device), u[:, :-1]], 1)
+    for t in range(L):
+        c.index_put_((s, prev[:, t], u[:, t]), torch.ones(n, dtype=torch.float64, device=u.device), accumulate=True)
+    return c
+
+
+def fit_kernel_counts(
+    counts: torch.Tensor,
+    prompt_pmf: torch.Tensor,
+    length: int,
+    beta: float,
+    *,
+    pseudo_count: float = 0.1,
+    theta0: torch.Tensor | None = None,
+    max_iter: int = 40,
+) -> torch.Tensor:
+    r"""Minimise the empirical loss of Eq. (18) over the full first-order kernel family.
+
+    .. math::
+
+        \min_\Phi\ -\frac{\sum_{s,a,b} \tilde c[s,a,b]\,\log Q_\Phi(b\mid s,a)}{\sum \tilde c}
+        + \beta\,\frac{I(S; U_{n+1:T}; \Phi)}{L},\qquad \tilde c = c + \texttt{pseudo\_count},
+
+    the empirical cross-entropy of the counts (:func:`transition_counts`) plus a
+    pseudo-count, and ``beta`` times the model's exact rate under ``prompt_pmf``
+    (Definition 6, Eq. 11). With ``beta = 0`` and no ``theta0`` the start, the
+    closed-form add-``pseudo_count`` maximum-likelihood kernel, is the optimum.
+    L-BFGS (strong Wolfe), deterministic. Torch-only.
+
+    Parameters
+    ----------
+    counts : torch.Tensor, shape (m, V + 1, V)
+    prompt_pmf : torch.Tensor, shape (m,)
+        The prompt law under which the rate is computed.
+    length : int
+        Number of generated tokens ``L``.
+    beta : float
+        Weight of the rate, :math:`\ge 0`.
+    pseudo_count : float, default 0.1
+        Added to every count (> 0 keeps the true distortion finite).
+    theta0 : torch.Tensor, shape (m, V + 1, V), optional
+        Starting logits (default: the closed-form smoothed maximum-likelihood kernel).
+    max_iter : int, default 40
+
+    Returns
+    -------
+    torch.Tensor, shape (m, V + 1, V)
+        The fitted logits (detached); ``torch.log_softmax(theta, -1)`` is the log-kernel.
+    """
+    if not isinstance(counts, torch.Tensor) or not isinstance(prompt_pmf, torch.Tensor):
+        raise TypeError("`counts` and `prompt_pmf` must be torch tensors (Torch-only)")
+    if counts.ndim != 3 or counts.shape[1] != counts.shape[2] + 1:
+        raise ValueError(f"`counts` must have shape (m, V + 1, V), got {tuple(counts.shape)}")
+    if not torch.isfinite(counts).all() or (counts < 0).any():
+        raise ValueError("`counts` must be finite and non-negative")
+    if prompt_pmf.shape != (counts.shape[0],):
+        raise ValueError(f"`prompt_pmf` must have shape ({counts.shape[0]},), got {tuple(prompt_pmf.shape)}")
+    length = _check_int(length, "length", 1)
+    beta = _check_beta(beta)
+    if isinstance(pseudo_count, bool) or not (isinstance(pseudo_count, (int, float)) and pseudo_count >= 0):
+        raise ValueError(f"`pseudo_count` must be a number >= 0, got {pseudo_count!r}")
+    max_iter = _check_int(max_iter, "max_iter", 1)
+    c = counts.double() + pseudo_count
+    if (c.sum(-1) <= 0).any():
+        raise ValueError("every row of `counts` + `pseudo_count` must have a positive total")
+    pmf = prompt_pmf.double().to(c.device)
+    if theta0 is None:
+        th = torch.log(c / c.sum(-1, keepdim=True))
+    else:
+        th = _check_log_kernel(theta0, tuple(c.shape), "theta0").detach().clone().double()
+    th.requires_grad_(True)
+    opt = torch.optim.LBFGS([th], lr=1, max_iter=max_iter, line_search_fn="strong_wolfe")
+    n_tok = c.sum()
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        lk = torch.log_softmax(th, -1)
+        loss = -(c * lk).sum() / n_tok
+        if beta > 0:
+            model = TokenSource(pmf, lk.exp(), length)
+            loss = loss + beta * _mutual_information_of_channel(pmf, model.channel()) / length
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return th.detach()

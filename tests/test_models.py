@@ -96,10 +96,15 @@ from semlib.models import (
     NGramModel,
     TinyTransformer,
     all_sequences,
+    fit_kernel,
+    fit_kernel_counts,
     fit_next_token,
+    history_weights,
+    kernel_distortion_terms,
     mc_pretraining_distortion,
     pretraining_distortion,
     pretraining_rate,
+    transition_counts,
 )
 
 
@@ -204,3 +209,124 @@ def test_model_family_bad_inputs(small):
         fit_next_token(small, s, u)
     with pytest.raises(ValueError, match="too many"):
         all_sequences(16, 8)
+
+
+# --- exact kernel fits (directed rate-distortion chapter) ---------------------------------------
+
+
+@pytest.fixture
+def ksrc():
+    return TokenSource.random(3, 3, 3, seed=1, concentration=0.5)
+
+
+def test_history_weights_are_laws_of_the_previous_token(ksrc):
+    w = history_weights(ksrc)
+    assert w.shape == (3, 3, 4)
+    assert torch.allclose(w.sum((1, 2)), torch.ones(3, dtype=torch.float64), atol=1e-12)
+    assert torch.equal(w[0, :, 3], ksrc.prompt_pmf) and float(w[0, :, :3].abs().sum()) == 0
+    j = ksrc.joint()  # axes S, U_1, U_2, U_3: the history of step 2 (index 2) is U_2
+    assert torch.allclose(w[2, :, :3], j.sum(dim=(1, 3)), atol=1e-14)
+    assert float(w[1:, :, 3].abs().sum()) == 0
+
+
+def test_kernel_distortion_terms_zero_at_truth_and_chain_rule(ksrc):
+    assert float(kernel_distortion_terms(ksrc, ksrc.kernel.log()).abs().max()) < 1e-14
+    g = torch.Generator().manual_seed(0)
+    lq = torch.log_softmax(torch.randn(3, 4, 3, generator=g, dtype=torch.float64), -1)
+    terms = kernel_distortion_terms(ksrc, lq)
+    assert terms.shape == (3,) and bool((terms >= 0).all())
+    whole = pretraining_distortion(ksrc, TokenSource(ksrc.prompt_pmf, lq.exp(), 3)) * 3
+    assert abs(float(terms.sum() - whole)) < 1e-12
+
+
+def test_kernel_distortion_terms_validation(ksrc):
+    with pytest.raises(TypeError, match="source"):
+        kernel_distortion_terms("not a source", ksrc.kernel.log())
+    with pytest.raises(TypeError, match="log_kernel"):
+        kernel_distortion_terms(ksrc, ksrc.kernel.log().numpy())
+    with pytest.raises(ValueError, match="log_kernel"):
+        kernel_distortion_terms(ksrc, ksrc.kernel.log()[:, :3])
+    with pytest.raises(TypeError, match="source"):
+        history_weights(None)
+
+
+def test_fit_kernel_cross_entropy_reaches_the_source(ksrc):
+    fit = fit_kernel(ksrc, 0.0)
+    assert fit.theta.shape == (3, 4, 3) and not fit.theta.requires_grad
+    assert fit.distortion < 1e-9
+    assert abs(fit.rate - float(pretraining_rate(ksrc, ksrc.prompt_pmf))) < 1e-6
+
+
+def test_fit_kernel_sweep_and_prompt_family(ksrc):
+    f1 = fit_kernel(ksrc, 0.5)
+    f2 = fit_kernel(ksrc, 2.0, theta0=f1.theta)
+    assert f1.distortion < f2.distortion and f1.rate > f2.rate
+    fp = fit_kernel(ksrc, 0.0, family="prompt")
+    assert fp.distortion > 1e-6  # the prompt-only family does not contain the source
+    assert torch.allclose(fp.theta[:, 0].softmax(-1), fp.theta[:, 0].softmax(-1))
+
+
+def test_fit_kernel_validation(ksrc):
+    with pytest.raises(ValueError, match="family"):
+        fit_kernel(ksrc, 0.0, family="other")
+    with pytest.raises(ValueError, match="beta"):
+        fit_kernel(ksrc, -1.0)
+    with pytest.raises(ValueError, match="beta"):
+        fit_kernel(ksrc, float("nan"))
+    with pytest.raises(ValueError, match="theta0"):
+        fit_kernel(ksrc, 0.0, theta0=torch.zeros(3, 3, 3, dtype=torch.float64))
+    with pytest.raises(TypeError, match="source"):
+        fit_kernel(None, 0.0)
+
+
+def test_transition_counts_by_hand():
+    s = torch.tensor([0, 1])
+    u = torch.tensor([[2, 0], [1, 1]])
+    c = transition_counts(s, u, 2, 3)
+    assert c.shape == (2, 4, 3) and float(c.sum()) == 4
+    assert c[0, 3, 2] == 1 and c[0, 2, 0] == 1 and c[1, 3, 1] == 1 and c[1, 1, 1] == 1
+    empty = transition_counts(torch.zeros(0, dtype=torch.long), torch.zeros(0, 2, dtype=torch.long), 2, 3)
+    assert float(empty.sum()) == 0
+
+
+def test_transition_counts_validation():
+    s, u = torch.tensor([0, 1]), torch.tensor([[2, 0], [1, 1]])
+    with pytest.raises(ValueError, match="`s`"):
+        transition_counts(s, u, 1, 3)
+    with pytest.raises(ValueError, match="`u`"):
+        transition_counts(s, u, 2, 2)
+    with pytest.raises(TypeError, match="`u`"):
+        transition_counts(s, u.numpy(), 2, 3)
+    with pytest.raises(TypeError, match="`s`"):
+        transition_counts(s.double(), u, 2, 3)
+    with pytest.raises(ValueError, match="shape"):
+        transition_counts(s, u[:1], 2, 3)
+
+
+def test_fit_kernel_counts_mle_and_rate(ksrc):
+    s, u = ksrc.sample(200, seed=0)
+    c = transition_counts(s, u, 3, 3)
+    th0 = fit_kernel_counts(c, ksrc.prompt_pmf, 3, 0.0)
+    closed = torch.log((c + 0.1) / (c + 0.1).sum(-1, keepdim=True))
+    assert torch.allclose(torch.log_softmax(th0, -1), closed, atol=1e-9)
+    th1 = fit_kernel_counts(c, ksrc.prompt_pmf, 3, 1.0, theta0=th0)
+    rate = lambda th: float(pretraining_rate(TokenSource(ksrc.prompt_pmf, th.softmax(-1), 3), ksrc.prompt_pmf))
+    assert rate(th1) < rate(th0)
+
+
+def test_fit_kernel_counts_validation(ksrc):
+    c = torch.ones(3, 4, 3, dtype=torch.float64)
+    with pytest.raises(TypeError, match="counts"):
+        fit_kernel_counts(c.numpy(), ksrc.prompt_pmf, 3, 0.0)
+    with pytest.raises(ValueError, match="counts"):
+        fit_kernel_counts(c[:, :3], ksrc.prompt_pmf, 3, 0.0)
+    with pytest.raises(ValueError, match="counts"):
+        fit_kernel_counts(-c, ksrc.prompt_pmf, 3, 0.0)
+    with pytest.raises(ValueError, match="prompt_pmf"):
+        fit_kernel_counts(c, ksrc.prompt_pmf[:2], 3, 0.0)
+    with pytest.raises(ValueError, match="pseudo_count"):
+        fit_kernel_counts(c, ksrc.prompt_pmf, 3, 0.0, pseudo_count=-1)
+    with pytest.raises(ValueError, match="positive total"):
+        fit_kernel_counts(torch.zeros(3, 4, 3, dtype=torch.float64), ksrc.prompt_pmf, 3, 0.0, pseudo_count=0)
+    with pytest.raises(ValueError, match="beta"):
+        fit_kernel_counts(c, ksrc.prompt_pmf, 3, -0.5)
