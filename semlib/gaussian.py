@@ -65,6 +65,7 @@ __all__ = [
     "arma11_covariance",
     "gaussian_linear_encoder_optimum",
     "optimal_backward_directed_information",
+    "backward_directed_information_bounds",
     "simulate_gaussian_sequences",
     "gaussian_directed_information_rate_terms",
 ]
@@ -616,6 +617,67 @@ def optimal_backward_directed_information(
         nonzero = np.abs(E).sum(axis=1) > 0
         given = np.vstack([given, E[nonzero]])
     return _scale(np.array(terms), base), encoders
+
+
+@numpy_core("cov")
+def backward_directed_information_bounds(
+    cov: Any, x_blocks: Any, m: int, base: float | None = None
+) -> tuple[Any, Any, Any]:
+    r"""Per-step terms of the three sides of Eq. 42 for linear m-dimensional encoders.
+
+    The paper's chain of upper bounds (Eq. 42) reads
+
+    .. math::
+
+        \sum_{t=1}^{n} \max_{S_t} I(X_{t+1:n}; S_t \mid S_{1:t-1})
+        \le \sum_{t=1}^{n} \max_{S_t} I(X_{t+1:n}; S_t)
+        \le \sum_{t=1}^{n} \sum_{k=1}^{n-t} \max_{S_t} I(X_{t+k}; S_t),
+
+    with :math:`S_t = W_t X_{1:t}` of dimension ``m``. For a Gaussian :math:`X_{1:n}` every
+    maximum is a partial canonical correlation (:func:`gaussian_linear_encoder_optimum`); the
+    left side is :func:`optimal_backward_directed_information` (Eq. 41, greedy). The first
+    inequality always holds; the second fails for processes that are not Markov (an MA(1), for
+    example). Introduced in ``ch-optimal-embedding``.
+
+    Parameters
+    ----------
+    cov : array-like, shape (D, D)
+        Covariance of :math:`X_{1:n}` (e.g. :func:`arma11_covariance`, :func:`var_covariance`).
+    x_blocks : sequence of (int or sequence of int), length n
+        Indices of :math:`X_t` in ``cov``.
+    m : int
+        Dimension of each encoder output :math:`S_t`.
+    base : float, optional
+        ``None`` for nats, 2 for bits.
+
+    Returns
+    -------
+    (left, middle, right) : arrays of shape (n,)
+        The t-th terms of the three sums; the last entry (t = n, no future) of each is 0.
+
+    Raises
+    ------
+    ValueError
+        If ``cov`` is not a symmetric square matrix, a block index is out of range or ``m < 1``.
+
+    Examples
+    --------
+    >>> left, mid, right = backward_directed_information_bounds(arma11_covariance(0.0, 0.9, 4), range(4), 1)
+    >>> bool(left.sum() <= mid.sum() + 1e-12), bool(mid.sum() > right.sum())
+    (True, True)
+    """
+    if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 1:
+        raise ValueError(f"`m` must be a positive int, got {m!r}")
+    C = _check_cov(cov)
+    x = _blocks(x_blocks, C.shape[0], "x_blocks")
+    n = len(x)
+    left, _ = optimal_backward_directed_information(C, x, m)
+    middle, right = np.zeros(n), np.zeros(n)
+    for t in range(1, n):
+        past = _flat(x[:t])
+        middle[t - 1] = gaussian_linear_encoder_optimum(C, past, _flat(x[t:]), m)[0]
+        right[t - 1] = sum(gaussian_linear_encoder_optimum(C, past, x[t + k - 1], m)[0] for k in range(1, n - t + 1))
+    return _scale(np.asarray(left, dtype=np.float64), base), _scale(middle, base), _scale(right, base)
 
 
 def simulate_gaussian_sequences(cov: Any, n: int, dim_x: int, dim_y: int, seed: Any = None) -> tuple[Any, Any]:

@@ -87,6 +87,46 @@ def test_optimal_backward_di_terms_are_attained():
     assert achieved == pytest.approx(terms, abs=1e-9)
 
 
+def test_eq42_bounds_on_ar1_match_the_markov_closed_forms():
+    """AR(1) with m = 1: the best encoder of X_{1:t} is X_t, so every term has a closed form."""
+    a, n = 0.6, 5
+    left, mid, right = G.backward_directed_information_bounds(G.var_covariance([[[a]]], [[1.0]], n), range(n), 1)
+    i1 = -0.5 * math.log(1 - a**2)  # I(X_{t+1:n}; X_t) = I(X_{t+1}; X_t) (Markov)
+    cond = i1 + 0.5 * math.log(1 - a**4)  # I(X_{t+1:n}; X_t | X_{t-1})
+    assert left.shape == mid.shape == right.shape == (n,)
+    assert left == pytest.approx([i1, cond, cond, cond, 0.0], abs=1e-10)
+    assert mid == pytest.approx([i1] * (n - 1) + [0.0], abs=1e-10)
+    assert right == pytest.approx(
+        [sum(-0.5 * math.log(1 - a ** (2 * k)) for k in range(1, n - t + 1)) for t in range(1, n + 1)], abs=1e-10
+    )
+    # the chain of Eq. (42) holds term by term for a Markov process
+    assert np.all(left <= mid + 1e-12) and np.all(mid <= right + 1e-12)
+
+
+def test_eq42_bounds_ma1_breaks_the_second_inequality_and_base_rescales():
+    C = G.arma11_covariance(0.0, 0.9, 6)
+    left, mid, right = G.backward_directed_information_bounds(C, range(6), 1)
+    assert np.all(left <= mid + 1e-10) and mid.sum() > right.sum() + 0.3
+    assert left[-1] == mid[-1] == right[-1] == 0.0
+    bits = G.backward_directed_information_bounds(C, range(6), 1, base=2)
+    for nats, b in zip((left, mid, right), bits):
+        assert b == pytest.approx(nats / math.log(2), abs=1e-12)
+    # the left side is optimal_backward_directed_information's terms; the middle at t is one CCA value
+    assert left == pytest.approx(G.optimal_backward_directed_information(C, range(6), 1)[0], abs=1e-12)
+    assert mid[1] == pytest.approx(G.gaussian_linear_encoder_optimum(C, [0, 1], [2, 3, 4, 5], 1)[0], abs=1e-12)
+
+
+def test_eq42_bounds_single_step_and_bad_inputs():
+    left, mid, right = G.backward_directed_information_bounds(np.eye(1), [0], 1)
+    assert left.tolist() == mid.tolist() == right.tolist() == [0.0]
+    with pytest.raises(ValueError, match="`m`"):
+        G.backward_directed_information_bounds(np.eye(3), range(3), 0)
+    with pytest.raises(ValueError):
+        G.backward_directed_information_bounds(np.eye(3), range(4), 1)
+    with pytest.raises(ValueError, match="`cov`"):
+        G.backward_directed_information_bounds(np.array([[1.0, 0.5], [0.1, 1.0]]), range(2), 1)
+
+
 def test_discrete_xor_breaks_second_inequality_of_eq42():
     """X1, X2 fair bits, X3 = X1 xor X2, t = 1: I(X_{2:3}; X_1) = 1 bit, I(X_2;X_1) + I(X_3;X_1) = 0."""
     p = np.zeros((2, 2, 2))
