@@ -227,6 +227,7 @@ ARRAY: dict[str, Entry] = {
     "gaussian.var_covariance": E(lambda: ((A1, np.eye(2), 3), {})),
     "gaussian.gaussian_linear_encoder_optimum": E(lambda: ((spd(4), [0, 1], [2, 3], 1), {})),
     "gaussian.optimal_backward_directed_information": E(lambda: ((COV, [[0], [2]], 1), {})),
+    "gaussian.backward_directed_information_bounds": E(lambda: ((COV, [[0], [2]], 1), {})),
     "gaussian.simulate_gaussian_sequences": E(
         lambda: ((COV, 5, 1, 1), {"seed": 0}),
         compare="draws: numpy and torch generators (and torch per dtype) give different streams",
@@ -285,6 +286,7 @@ ARRAY: dict[str, Entry] = {
     "bounds.corrected_bound": E(
         lambda: ((normal(6, 3), normal(4, 3, seed=1, scale=0.125), TARGETS), {"radius": 1.0}), torch_xfail=FLOAT_SCALARS
     ),
+    "bounds.fit_readout": E(lambda: ((normal(6, 3), TARGETS, 4), {"radius": 1.0, "steps": 5}), f32_xfail=IN_FLOAT64),
     # elbo
     "elbo.marginal_loglik": E(lambda: ((np.log(pmf(3, 4)), normal(3, 4)), {}), round32=False),
     "elbo.posterior": E(lambda: ((np.log(pmf(3, 4)), normal(3, 4)), {}), round32=False),
@@ -333,6 +335,11 @@ TORCH_ONLY: dict[str, tuple[str, str | None, Callable[[], tuple[tuple[Any, ...],
     "models.pretraining_distortion": ("function of model objects", None, None),
     "models.pretraining_rate": ("function of a model object", None, None),
     "models.mc_pretraining_distortion": ("function of model objects", None, None),
+    "models.history_weights": ("function of a TokenSource (torch model)", None, None),
+    "models.kernel_distortion_terms": ("function of a TokenSource (torch model)", None, None),
+    "models.fit_kernel": ("training loop on a TokenSource (torch model)", None, None),
+    "models.transition_counts": ("counts torch samples of a TokenSource", None, None),
+    "models.fit_kernel_counts": ("training loop of a torch kernel model", None, None),
     "flow.flow_increments": ("function of a TokenSource (torch model)", None, None),
     "flow.semantic_information_flow": ("function of a TokenSource (torch model)", None, None),
     "flow.step_moments": ("function of a TokenSource (torch model)", None, None),
