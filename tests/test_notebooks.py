@@ -13,6 +13,7 @@ that a failing cell is reported with its traceback and not cached.
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -51,6 +52,18 @@ def test_notebook_runs_and_its_checks_pass(path):
     assert not errors, f"{path.name}: error outputs in the executed notebook: {errors[:1]}"
     code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
     assert all(c.get("execution_count") for c in code), "a code cell of the executed notebook never ran"
+    reprs = [
+        (c.get("id"), NUMPY_REPR.search(text).group(0))
+        for c in code
+        for o in c.get("outputs", [])
+        for text in (o.get("text", ""), o.get("data", {}).get("text/plain", ""))
+        if NUMPY_REPR.search(text)
+    ]
+    assert not reprs, f"outputs show numpy reprs, print plain numbers (f-strings, float()): {reprs[:3]}"
+
+
+#: numpy 2 prints scalars as ``np.float64(0.53)``; the book's outputs show plain numbers.
+NUMPY_REPR = re.compile(r"\bnp\.(?:float|int|uint|bool_|complex|str_)\d*\(")
 
 
 # --------------------------------------------------------------------------- the cache itself
