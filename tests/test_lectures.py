@@ -70,3 +70,14 @@ def test_code_cells_are_lecture_sized(path):
     long = {c.get("id"): len(c.source.splitlines()) for c in nb.cells if c.cell_type == "code"}
     long = {k: v for k, v in long.items() if v > MAX_CELL_LINES}
     assert not long, f"code cells over {MAX_CELL_LINES} lines (move machinery to semlib or split): {long}"
+
+
+def test_the_course_guide_draws_the_current_prerequisite_graph():
+    """tools/prerequisite_graph.py drew the figure from today's Overview boxes."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import prerequisite_graph
+
+    assert prerequisite_graph.recorded_edges() == prerequisite_graph.edges(), "run python tools/prerequisite_graph.py"
+    assert prerequisite_graph.FIGURE.name in (ROOT / "chapters" / "appendices" / "course_guide.md").read_text()
