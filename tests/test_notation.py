@@ -23,6 +23,9 @@ FORBIDDEN = {
     r"\\mathrm\{KL\}": r"\KL",
     r"(?<![A-Za-z\\])D\((?:[^()$]|\([^()$]*\))*\\\|": r"\KL(P \,\Vert\, Q)",
 }
+#: Other symbols the notation appendix spells differently from the paper (the paper's T_i is
+#: the book's \mathcal T_i: T is already the final time and a transport plan).
+RENAMED = {r"(?<!\\mathcal )(?<![\\\w])T_i(?!\w)": r"\mathcal T_i"}
 _QUOTES = re.compile(
     r"(```+|:::+)\{prf:[a-z]+\}[^\n]*\n(?::[a-z]+:[^\n]*\n)*?:label: paper-.*?\n\1(?!\S)"
     r"|\*\*Paper\.\*\*.*?(?=\n\n|\Z)",
@@ -59,3 +62,10 @@ def test_one_spelling_of_the_kl_divergence(path):
     text = without_quotes(prose(path))
     bad = {fix: re.findall(rx, text)[:3] for rx, fix in FORBIDDEN.items() if re.search(rx, text)}
     assert not bad, f"write the KL divergence as \\KL(P \\,\\Vert\\, Q) (notation appendix): found {bad}"
+
+
+@pytest.mark.parametrize("path", pages(), ids=lambda p: str(p.relative_to(ROOT / "chapters")))
+def test_symbols_the_book_renames(path):
+    text = without_quotes(prose(path))
+    bad = {fix: re.findall(rx, text)[:3] for rx, fix in RENAMED.items() if re.search(rx, text)}
+    assert not bad, f"use the notation appendix's spelling: {bad}"
