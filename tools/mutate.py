@@ -196,7 +196,8 @@ def run(mutation: Mutation, timeout: int = 300) -> Outcome:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
-    sys.path.insert(0, str(ROOT / "tools"))
+    if str(ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tools"))
     from execute_notebooks import _ipc_kernel_manager
 
     start = time.perf_counter()
