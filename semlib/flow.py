@@ -32,7 +32,7 @@ import torch
 
 from . import _backend as _bk
 from ._backend import torch_core
-from .models import TokenSource
+from .models import TokenSource, _check_source
 from .rate_distortion import CapacityResult, ConvergenceWarning, channel_capacity
 from .results import SolverResult
 
@@ -50,12 +50,6 @@ __all__ = [
     "RewardCapacityResult",
     "reward_capacity_curve",
 ]
-
-
-def _check_source(source: Any) -> TokenSource:
-    if not isinstance(source, TokenSource):
-        raise TypeError(f"`source` must be a semlib.models.TokenSource, got {type(source).__name__}")
-    return source
 
 
 def flow_increments(source: TokenSource, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:

@@ -404,6 +404,13 @@ class NGramModel(NextTokenModel):
     def logits(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         return self.table[s[:, None], self._contexts(u)]
 
+    def _counts(self, s: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Counts of (prompt, context, next token) in checked samples, shaped like ``table``."""
+        ctx = self._contexts(u[:, :-1])  # (B, L)
+        counts = torch.zeros_like(self.table, device=u.device)
+        counts.index_put_((s[:, None].expand_as(u), ctx, u), torch.ones_like(u, dtype=torch.float64), accumulate=True)
+        return counts
+
     @classmethod
     def from_counts(
         cls, s: torch.Tensor, u: torch.Tensor, n_prompts: int, vocab: int, *, order: int = 2, alpha: float = 0.0
@@ -417,10 +424,7 @@ class NGramModel(NextTokenModel):
             raise ValueError(f"`alpha` must be >= 0, got {alpha}")
         model = cls(n_prompts, vocab, u.shape[1] if isinstance(u, torch.Tensor) and u.ndim == 2 else 1, order)
         s, u = model._check_batch(s, u)
-        ctx = model._contexts(u[:, :-1])  # (B, L)
-        counts = torch.zeros_like(model.table, device=u.device)
-        counts.index_put_((s[:, None].expand_as(u), ctx, u), torch.ones_like(u, dtype=torch.float64), accumulate=True)
-        counts = counts + alpha
+        counts = model._counts(s, u) + alpha
         tot = counts.sum(-1, keepdim=True)
         prob = torch.where(tot > 0, counts / tot.clamp_min(1e-300), torch.full_like(counts, 1.0 / vocab))
         with torch.no_grad():
@@ -490,9 +494,14 @@ def _mutual_information_of_channel(prompt_pmf: torch.Tensor, channel: torch.Tens
     return (prompt_pmf * terms.sum(1)).sum()
 
 
-def _check_pair(source: Any, model: Any) -> None:
+def _check_source(source: Any) -> TokenSource:
     if not isinstance(source, TokenSource):
-        raise TypeError(f"`source` must be a TokenSource, got {type(source).__name__}")
+        raise TypeError(f"`source` must be a semlib.models.TokenSource, got {type(source).__name__}")
+    return source
+
+
+def _check_pair(source: Any, model: Any) -> None:
+    _check_source(source)
     if not isinstance(model, (NextTokenModel, TokenSource)):
         raise TypeError(f"`model` must be a NextTokenModel or a TokenSource, got {type(model).__name__}")
     if (model.n_prompts, model.vocab, model.length) != (source.n_prompts, source.vocab, source.length):
@@ -648,12 +657,6 @@ class KernelFit(NamedTuple):
     theta: torch.Tensor
     distortion: float
     rate: float
-
-
-def _check_source(source: Any) -> TokenSource:
-    if not isinstance(source, TokenSource):
-        raise TypeError(f"`source` must be a TokenSource, got {type(source).__name__}")
-    return source
 
 
 def _check_log_kernel(log_kernel: Any, shape: tuple[int, ...], name: str = "log_kernel") -> torch.Tensor:
@@ -847,13 +850,10 @@ def transition_counts(s: torch.Tensor, u: torch.Tensor, n_prompts: int, vocab: i
         raise ValueError(f"`s` must lie in [0, {m})")
     if u.numel() and (int(u.min()) < 0 or int(u.max()) >= v):
         raise ValueError(f"`u` must lie in [0, {v})")
-    n, L = u.shape
-    s, u = s.long(), u.long()
-    c = torch.zeros(m, v + 1, v, dtype=torch.float64, device=u.device)
-    prev = torch.cat([torch.full((n, 1), v, dtype=torch.long, device=u.device), u[:, :-1]], 1)
-    for t in range(L):
-        c.index_put_((s, prev[:, t], u[:, t]), torch.ones(n, dtype=torch.float64, device=u.device), accumulate=True)
-    return c
+    if u.shape[1] == 0:
+        return torch.zeros(m, v + 1, v, dtype=torch.float64, device=u.device)
+    # An order-2 n-gram's contexts are the previous token, with V before the first one.
+    return NGramModel(m, v, u.shape[1], order=2).to(u.device)._counts(s.long(), u.long())
 
 
 def fit_kernel_counts(

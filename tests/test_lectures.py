@@ -10,6 +10,7 @@ Issue 15's rules that a machine can check on the sources:
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import nbformat
@@ -17,6 +18,9 @@ import pytest
 from book_toc import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+import prerequisite_graph  # the chapters' labels and Prerequisites, parsed once for the book
+
 MAX_OBJECTIVES = 4
 MAX_CELL_LINES = 20
 
@@ -32,17 +36,8 @@ def overview(nb: nbformat.NotebookNode) -> str:
     raise AssertionError("no Overview admonition")
 
 
-def chapter_labels() -> dict[str, int]:
-    """The ``(ch-...)=`` label of each chapter and its position in the table of contents."""
-    labels = {}
-    for position, path in enumerate(chapters()):
-        found = re.findall(r"^\((ch-[a-z0-9-]+)\)=", nbformat.read(path, as_version=4).cells[0].source, re.MULTILINE)
-        assert found, f"{path.name}: the first cell has no (ch-...)= label"
-        labels[found[0]] = position
-    return labels
-
-
-LABELS = chapter_labels()
+#: Position in the table of contents of each chapter's ``(ch-...)=`` label.
+LABELS = {label: i for i, (label, _, _) in enumerate(prerequisite_graph.chapters())}
 
 
 @pytest.mark.parametrize("path", chapters(), ids=lambda p: p.stem)
@@ -53,15 +48,20 @@ def test_at_most_four_objectives(path):
     assert 1 <= count <= MAX_OBJECTIVES, f"{count} learning objectives (at most {MAX_OBJECTIVES}: split the page)"
 
 
-@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.stem)
-def test_prerequisites_come_earlier(path):
-    text = overview(nbformat.read(path, as_version=4))
-    match = re.search(r"\*\*Prerequisites:?\*\*:?(.*?)(?:\n\n|\Z)", text, re.DOTALL)
-    assert match, "the Overview has no **Prerequisites:** paragraph"
-    here = chapters().index(path)
-    named = re.findall(r"\{ref\}`(?:[^`<]*<)?(ch-[a-z0-9-]+)>?`", match.group(1))
-    later = [label for label in named if LABELS.get(label, here) >= here]
-    assert not later, f"prerequisites that come later in the book (or are unknown): {later}"
+def test_every_chapter_has_a_label_and_prerequisites():
+    assert len(LABELS) == len(chapters()), "every chapter's first cell needs a (ch-...)= label and a title"
+    for path in chapters():
+        assert re.search(r"\*\*Prerequisites:?\*\*", overview(nbformat.read(path, as_version=4))), (
+            f"{path.stem}: the Overview has no **Prerequisites:** paragraph"
+        )
+
+
+def test_prerequisites_come_earlier():
+    """Every prerequisite a chapter names (the edges of the course guide's graph) comes before it."""
+    later = [
+        (need, needing) for need, needing in prerequisite_graph.edges() if LABELS.get(need, 10**6) >= LABELS[needing]
+    ]
+    assert not later, f"prerequisites that come later in the book, or are not chapters: {later}"
 
 
 @pytest.mark.parametrize("path", chapters(), ids=lambda p: p.stem)
@@ -74,10 +74,5 @@ def test_code_cells_are_lecture_sized(path):
 
 def test_the_course_guide_draws_the_current_prerequisite_graph():
     """tools/prerequisite_graph.py drew the figure from today's Overview boxes."""
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tools"))
-    import prerequisite_graph
-
     assert prerequisite_graph.recorded_edges() == prerequisite_graph.edges(), "run python tools/prerequisite_graph.py"
     assert prerequisite_graph.FIGURE.name in (ROOT / "chapters" / "appendices" / "course_guide.md").read_text()
