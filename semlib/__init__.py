@@ -42,6 +42,7 @@ from . import (
     plot,
     projection,
     rate_distortion,
+    report,
     results,
     reward,
     search,
@@ -75,6 +76,7 @@ __all__ = [
     "ssm",
     "device",
     "plot",
+    "report",
     "results",
     "__version__",
 ]

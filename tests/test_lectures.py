@@ -4,7 +4,8 @@ Issue 15's rules that a machine can check on the sources:
 
 * at most four learning objectives per chapter (the Overview's numbered list);
 * every chapter a page names under **Prerequisites** comes earlier in ``_toc.yml``;
-* no code cell longer than 20 lines (machinery lives in semlib, not in the lecture).
+* no code cell longer than 20 lines (machinery lives in semlib, not in the lecture);
+* no page longer than one lecture (``tools/lecture_plan.py`` estimates it from the source).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from book_toc import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
+import lecture_plan
 import prerequisite_graph  # the chapters' labels and Prerequisites, parsed once for the book
 
 MAX_OBJECTIVES = 4
@@ -70,6 +72,14 @@ def test_code_cells_are_lecture_sized(path):
     long = {c.get("id"): len(c.source.splitlines()) for c in nb.cells if c.cell_type == "code"}
     long = {k: v for k, v in long.items() if v > MAX_CELL_LINES}
     assert not long, f"code cells over {MAX_CELL_LINES} lines (move machinery to semlib or split): {long}"
+
+
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.stem)
+def test_pages_are_one_lecture(path):
+    minutes = lecture_plan.minutes(path)
+    assert minutes <= lecture_plan.MAX_MINUTES, (
+        f"estimated at {minutes:.0f} minutes of lecture (at most {lecture_plan.MAX_MINUTES}): split the page"
+    )
 
 
 def test_the_course_guide_draws_the_current_prerequisite_graph():
