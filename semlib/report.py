@@ -99,7 +99,7 @@ def glue(name: str, value: Any, *, display: bool = False) -> None:
         raise TypeError(f"display must be a bool, got {type(display).__name__}")
     out = plain(value)
     try:
-        from myst_nb import glue as _glue
+        from myst_nb import glue as _glue  # type: ignore[import-untyped]
     except ImportError:  # plain Jupyter or Colab: show the number the prose quotes
         print(f"{name} = {out}")
         return
