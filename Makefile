@@ -13,7 +13,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # Parallel kernels for `make book` and pytest-xdist workers for `make test` (both cores here).
 JOBS   ?= 2
 
-.PHONY: book test check lab env clean clean-book help bench student book-course pdf mutations ledger
+.PHONY: book test check lab env clean clean-book help bench student colab book-course pdf mutations ledger
 
 help:
 	@echo "make book   build the site (executes every notebook) into _build/html"
@@ -22,7 +22,8 @@ help:
 	@echo "make lab    open the chapters in JupyterLab"
 	@echo "make mutations    plant every declared bug, check that its check cell fails, record it and rewrite the ledger"
 	@echo "make bench  time semlib against the peer libraries (dit) on identical inputs"
-	@echo "make student       write student notebooks (solutions replaced by stubs) to _build/student"
+	@echo "make student       write student notebooks (solutions replaced by stubs, plain Markdown) to _build/student"
+	@echo "make colab         write a Colab / plain-Jupyter edition of every chapter (plain Markdown) to _build/colab"
 	@echo "make book-course   build the site without solutions into _build/course/_build/html"
 	@echo "make pdf    the whole book as a PDF (needs TeX Live, see README) in _build/latex/book.pdf"
 	@echo "make clean  remove the build folder and the environment"
@@ -54,9 +55,15 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -n $(JOBS) -q -m "not slow" tests/ semlib/ --ignore=tests/test_lint.py
 
+# JupyterLab with jupyterlab-myst (both pinned in the lock file), so that the chapters' MyST
+# (definitions, equations, admonitions, cross-references) renders instead of showing as raw
+# text. Jupyter refuses to start as root unless told; in a container (and on CI machines) one
+# often is root, so the flag is added exactly then: it changes nothing else. LAB_ARGS passes
+# more options (e.g. LAB_ARGS="--no-browser --port 8890"); tests/test_lab.py starts it this way.
+LAB_ARGS ?=
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
-	$(BIN)/python -m pip install --quiet -r requirements/lab.txt
-	$(BIN)/jupyter lab chapters/
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=chapters $(LAB_ARGS)
 
 # The book-wide mutation run (tools/mutate.py): every bug declared in verification/*.yml is
 # planted in a temporary copy and must make its check cell fail. It records the result in
@@ -73,6 +80,11 @@ bench: $(STAMP)
 
 student: $(STAMP)
 	$(BIN)/python tools/student_notebooks.py --out _build/student
+
+# One notebook per chapter for Colab or plain Jupyter: MyST rewritten as plain Markdown
+# (tools/plain_markdown.py), solutions kept, glued numbers filled from the executed notebooks.
+colab: $(STAMP)
+	$(BIN)/python tools/plain_markdown.py --executed --out _build/colab
 
 # The course site: same book, solutions left out of the pages, the search index and the
 # downloadable sources (sphinx-exercise's hide_solutions plus _ext/hide_gated_solutions.py).

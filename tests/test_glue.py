@@ -44,8 +44,7 @@ NUMBER = re.compile(
 )
 #: What is not prose: code, roles' targets, labels, links, directive options, comments, URLs.
 NOT_PROSE = re.compile(
-    r"(?<!`)```+(?![`{])[^\n]*\n.*?```+"  # fenced code (not directives)
-    r"|<!--.*?-->"
+    r"<!--.*?-->"
     r"|\{[\w:-]+\}`[^`]*`"  # roles: {eq}`...`, {glue:text}`...`
     r"|`[^`\n]*`"  # inline code
     r"|^\([\w:-]+\)=\s*$"  # labels
@@ -62,8 +61,29 @@ def chapters() -> list[Path]:
     return [ROOT / f"{f}.ipynb" for f in toc_files() if (ROOT / f"{f}.ipynb").is_file()]
 
 
+_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|:{3,})(?P<info>[^\n]*)$")
+
+
+def without_code_fences(text: str) -> str:
+    """``text`` without fenced code blocks; directives (```` ```{name} ````) keep their content."""
+    out: list[str] = []
+    code: str | None = None  # the fence that opened the code block we are in
+    for line in text.split("\n"):
+        m = _FENCE.match(line)
+        if code is not None:
+            if m and m["fence"][0] == code[0] and len(m["fence"]) >= len(code) and not m["info"].strip():
+                code = None
+            continue
+        if m and m["fence"][0] == "`" and not m["info"].strip().startswith("{") and m["info"].strip():
+            code = m["fence"]  # ```python: code up to the closing fence
+            continue
+        out.append(line)
+    return "\n".join(out)
+
+
 def prose(nb: nbformat.NotebookNode) -> str:
-    text = "\n\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    """The markdown of ``nb`` that is the book's own prose (see the module docstring)."""
+    text = "\n\n".join(without_code_fences(c.source) for c in nb.cells if c.cell_type == "markdown")
     return NOT_PROSE.sub(" ", without_quotes(text))
 
 
@@ -98,11 +118,12 @@ def test_the_rule_flags_what_it_should():
         nbformat.v4.new_markdown_cell(
             "At level 0.05 the gap is {glue:text}`gap:.2f`, some 1,700 bits (3.9e-11), "
             "about 8 % and $\\hat R = 0.531$; Eq. 12 and `x = 0.25` are not numbers.\n\n"
-            "```{prf:theorem}\n:label: paper-thm-1\n\nThe paper's 0.99.\n```"
+            "```{prf:theorem}\n:label: paper-thm-1\n\nThe paper's 0.99.\n```\n\n"
+            "```python\nx = 0.77\n```\n\n```{note}\nInside a directive 2.5 counts.\n```\n\nAfter it, 0.125 too."
         ),
     ]
     nb.metadata["semlib"] = {"fixed_numbers": {"3.9e-11": "binomial tail of the fixed record"}}
-    assert unbound_numbers(nb) == ["1,700", "8 %", "0.531"]
+    assert unbound_numbers(nb) == ["1,700", "8 %", "0.531", "2.5", "0.125"]
 
 
 @pytest.mark.parametrize("path", chapters(), ids=lambda p: p.stem)

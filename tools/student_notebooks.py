@@ -358,6 +358,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     paths = chapter_notebooks(args.chapters)
+    from plain_markdown import BookIndex, myst_leftovers, plain_notebook  # plain Markdown for Jupyter/Colab
+
+    index = BookIndex.build()
     if not paths:
         print(f"no notebooks under {args.chapters}", file=sys.stderr)
         return 1
@@ -383,6 +386,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.check:
             print(f"{'FAIL' if found else 'ok  '} {rel}: {note}")
         elif not found:
+            page = f"chapters/{rel.with_suffix('').as_posix()}"
+            student = plain_notebook(student, page, index)
+            left = myst_leftovers(student)
+            for item in left:
+                print(f"{rel}: MyST left in the export: {item}", file=sys.stderr)
+            failures += bool(left)
             target = args.out / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(student, target)

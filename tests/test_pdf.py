@@ -1,0 +1,60 @@
+"""`make pdf` stays buildable: what breaks XeLaTeX cheaply checked on every run.
+
+Building the PDF takes minutes, too long for the README's test command, and needs TeX Live.
+What broke it before is checked here in milliseconds: math in a section title becomes a PDF
+bookmark, which is plain text, and hyperref stops at the first math command it cannot turn
+into characters ("Improper alphabetic constant" at ``$\\varepsilon$`` in a title). The
+LaTeX preamble of ``_config.yml`` maps such commands to characters with
+``\\pdfstringdefDisableCommands``; every command used in a title's math must be mapped there.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADING_MATH = re.compile(r"^#{1,6} .*?\$(?P<math>[^$]+)\$", re.MULTILINE)
+COMMAND = re.compile(r"\\([A-Za-z]+)")
+
+
+def preamble() -> str:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    return config["sphinx"]["config"]["latex_elements"]["preamble"]
+
+
+def mapped_commands() -> set[str]:
+    block = preamble().split(r"\pdfstringdefDisableCommands", 1)[1]
+    return set(re.findall(r"\\def\\([A-Za-z]+)", block))
+
+
+def title_commands() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "chapters").rglob("*")):
+        if path.suffix == ".ipynb":
+            cells = nbformat.read(path, as_version=4).cells
+            text = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+        elif path.suffix == ".md":
+            text = path.read_text()
+        else:
+            continue
+        for m in HEADING_MATH.finditer(text):
+            found.setdefault(path.name, set()).update(COMMAND.findall(m["math"]))
+    return found
+
+
+def test_the_preamble_maps_commands_for_bookmarks():
+    assert {"varepsilon", "mathcal", "gamma"} <= mapped_commands()
+
+
+def test_every_command_in_a_title_has_a_bookmark_spelling():
+    mapped = mapped_commands()
+    missing = {page: sorted(cmds - mapped) for page, cmds in title_commands().items() if cmds - mapped}
+    assert not missing, f"math in section titles that PDF bookmarks cannot show; map these in _config.yml: {missing}"
+
+
+def test_the_detector_sees_math_in_titles():
+    assert any("varepsilon" in cmds for cmds in title_commands().values())
