@@ -164,3 +164,43 @@ def test_directed_information_against_dit_conditional_mutual_informations(seed):
         dit.multivariate.coinformation(d, [x[: t + 1], [y[t]]], y[:t]) for t in range(3)
     )  # Definition 2 from dit's conditional mutual informations, in bits
     assert directed.directed_information(p, x, y, base=2) == pytest.approx(expected, abs=1e-10)
+
+
+# --- the echoing encoder on a BSC (chapter Directed information) -----------------------------
+
+
+def test_echo_feedback_joint_by_enumeration():
+    n, f, eps = 3, 0.6, 0.1
+    P = directed.echo_feedback_joint(n, f, eps)
+    assert P.shape == (2,) * 6 and P.dtype == np.float64 and abs(P.sum() - 1) < 1e-12
+    for x1, y1, x2, y2, x3, y3 in np.ndindex(*(2,) * 6):
+        want = 0.5
+        for x, y, prev in ((x1, y1, None), (x2, y2, y1), (x3, y3, y2)):
+            if prev is not None:
+                want *= (1 - f) * 0.5 + f * (x == prev)
+            want *= 1 - eps if y == x else eps
+        assert abs(P[x1, y1, x2, y2, x3, y3] - want) < 1e-15
+
+
+def test_echo_feedback_joint_conservation_and_no_feedback():
+    X, Y = (0, 2, 4), (1, 3, 5)
+    P0 = directed.echo_feedback_joint(3, 0.0, 0.2)
+    assert abs(directed.directed_information(P0, X, Y) - info.mutual_information(P0, X, Y)) < 1e-12
+    P = directed.echo_feedback_joint(3, 0.9, 0.2)
+    fb = directed.directed_information(P, Y, X, delay=1)
+    assert fb > 0.01 and abs(info.mutual_information(P, X, Y) - directed.directed_information(P, X, Y) - fb) < 1e-12
+
+
+@pytest.mark.parametrize(
+    "args, error, message",
+    [
+        ((0, 0.5, 0.1), ValueError, "`n` must be at least 1"),
+        ((1.5, 0.5, 0.1), TypeError, "`n` must be an int"),
+        ((2, 1.5, 0.1), ValueError, "`f` must lie in"),
+        ((2, 0.5, -0.1), ValueError, "`eps` must lie in"),
+        ((2, "a", 0.1), TypeError, "`f` must be a real number"),
+    ],
+)
+def test_echo_feedback_joint_validation(args, error, message):
+    with pytest.raises(error, match=message):
+        directed.echo_feedback_joint(*args)

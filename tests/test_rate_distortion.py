@@ -456,3 +456,63 @@ def test_channel_capacity_agrees_with_dit(seed):
     theirs, _ = dit_capacity(W, rtol=0, atol=1e-14)  # bits
     ours = rd.channel_capacity(W, base=2)
     assert ours.capacity == pytest.approx(theirs, abs=1e-10)
+
+
+# --- the rate-distortion function at a prescribed distortion (constrained Blahut–Arimoto) ----
+
+
+@pytest.mark.parametrize("p1, D", [(0.3, 0.1), (0.11, 0.05), (0.45, 0.3)])
+def test_rd_at_distortion_matches_the_binary_closed_form(p1, D):
+    res = rd.rd_at_distortion([p1, 1 - p1], 1 - np.eye(2), D, tol=1e-12, base=2)
+    assert abs(res.distortion[0] - D) < 1e-12 and res.converged[0] and res.gap[0] <= 1e-12 / LOG2
+    assert abs(res.rate[0] - rd.binary_rd(p1, D, base=2)) < 1e-9
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rd_at_distortion_lands_on_the_slope_driven_curve(seed):
+    p, d = random_problem(seed, m=6, k=7)
+    d_min, d_max = float(np.sum(p * d.min(axis=1))), float(np.min(p @ d))
+    targets = d_min + np.array([0.2, 0.5, 0.8]) * (d_max - d_min)
+    res = rd.rd_at_distortion(p, d, targets, tol=1e-12)
+    assert np.allclose(res.distortion, targets, atol=1e-10)
+    same = rd.blahut_arimoto_rd(p, d, res.beta, tol=1e-12)  # the multipliers it found
+    assert np.allclose(same.distortion, targets, atol=1e-6) and np.allclose(same.rate, res.rate, atol=1e-6)
+
+
+def test_rd_at_distortion_beyond_d_max_is_zero_and_inside_a_segment():
+    # past D_max the budget needs no information; on the erasure curve's corner the slope set is an interval
+    res = rd.rd_at_distortion([0.3, 0.7], 1 - np.eye(2), [0.3, 0.5], tol=1e-12)
+    assert np.all(np.abs(res.rate) < 1e-9)
+    assert res.channels is None
+    ch = rd.rd_at_distortion([0.3, 0.7], 1 - np.eye(2), 0.1, return_channels=True).channels
+    assert ch.shape == (1, 2, 2) and np.allclose(ch.sum(axis=2), 1)
+
+
+def test_rd_at_distortion_torch_matches_numpy():
+    p, d = random_problem(1, m=5)
+    a = rd.rd_at_distortion(p, d, 0.2, tol=1e-12)
+    b = rd.rd_at_distortion(torch.as_tensor(p), torch.as_tensor(d), 0.2, tol=1e-12)
+    assert isinstance(b.rate, torch.Tensor) and abs(float(b.rate[0]) - a.rate[0]) < 1e-12
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"D": 0.0}, ValueError, "`D` must exceed D_min"),
+        ({"D": float("nan")}, ValueError, "`D`"),
+        ({"D": np.zeros((2, 2)) + 0.2}, ValueError, "`D` must be a number"),
+        ({"D": 0.1, "tol": -1.0}, ValueError, "tol"),
+        ({"D": 0.1, "max_iter": 0}, ValueError, "max_iter"),
+        ({"D": 0.1, "return_channels": 1}, TypeError, "return_channels"),
+    ],
+)
+def test_rd_at_distortion_validation(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        rd.rd_at_distortion([0.3, 0.7], 1 - np.eye(2), **kwargs)
+
+
+def test_rd_at_distortion_warns_at_the_cap():
+    p, d = random_problem(2, m=6)
+    with pytest.warns(rd.ConvergenceWarning, match="max_iter=2"):
+        res = rd.rd_at_distortion(p, d, 0.3 * float(np.min(p @ d)) + 0.7 * float(np.sum(p * d.min(axis=1))), max_iter=2)
+    assert not res.converged[0] and res.n_iter[0] == 2
