@@ -57,6 +57,7 @@ __all__ = [
     "inner_product_errors",
     "cosine_distortion",
     "semantic_compression_distortion",
+    "distortion_curve",
     "jl_min_dim",
     "krahmer_ward_sparsity",
     "rip_min_dim",
@@ -637,6 +638,76 @@ def semantic_compression_distortion(
             raise ValueError("`weights` must be finite, non-negative and not all zero")
         mu = mu / mu.sum()
     return float(mu @ (E**2) @ mu)
+
+
+@torch_core("X")
+def distortion_curve(
+    X: torch.Tensor,
+    kind: str,
+    dims: Any,
+    *,
+    reps: int = 1,
+    seed: int | np.random.Generator | torch.Generator | None = 0,
+) -> torch.Tensor:
+    r"""The :math:`\epsilon` of Eq. (35) for independent maps of one kind at several target dimensions.
+
+    For every target dimension :math:`m` in ``dims`` and every repetition :math:`r`, draws the
+    map ``make_map(kind, N, m)`` and returns
+
+    .. math:: \epsilon_{m,r} = \max_{i,j}\big|\mathbf s_i^T\mathbf s_j -
+              (\mathbf A_{m,r}\mathbf s_i)^T(\mathbf A_{m,r}\mathbf s_j)\big|,
+
+    the largest error of Lemma 1's Eq. (35) over all pairs of rows of ``X``, the diagonal
+    included (as :func:`cosine_distortion`; Gram matrices in float64). This is the curve
+    :math:`\epsilon(m)` through which :func:`fit_jl_constant` fits Lemma 1's constant. Introduced
+    in the chapter *Semantic compression* (``ch-semantic-compression``) and used again, with the
+    same seed, in *RIP maps and the distortion of semantic compression* (``ch-rip-distortion``).
+
+    Parameters
+    ----------
+    X : torch.Tensor or array-like, shape (M, N)
+        The points :math:`\mathbf s_i` as rows (normalise them first for Eq. 35).
+    kind : str
+        One of :data:`MAP_KINDS`.
+    dims : sequence of int
+        Target dimensions, each in :math:`[1, N]`.
+    reps : int, default 1
+        Independent maps per dimension.
+    seed : int, None or generator, default 0
+        Random state (see CONTRIBUTING.md, glossary). An int (or one drawn from a generator) is
+        combined with :math:`(m, r)` by ``numpy.random.SeedSequence``, so the map drawn for a
+        given :math:`(m, r)` does not depend on the other entries of ``dims``: a call on a
+        sub-grid reproduces the same numbers.
+
+    Returns
+    -------
+    torch.Tensor, shape (len(dims), reps)
+        On the device and in the floating dtype of ``X`` (numpy in, numpy out).
+    """
+    X = _check_tensor(X, "X")
+    if X.ndim != 2 or X.shape[0] < 2:
+        raise ValueError(f"`X` must be a 2-d tensor (M, N) with at least two rows, got shape {tuple(X.shape)}")
+    if not isinstance(kind, str) or kind not in MAP_KINDS:
+        raise ValueError(f"`kind` must be one of {MAP_KINDS}, got {kind!r}")
+    if isinstance(dims, (str, bytes)) or not hasattr(dims, "__len__"):
+        raise TypeError(f"`dims` must be a sequence of ints, got {type(dims).__name__}")
+    n = X.shape[1]
+    ms = [_check_int(m, "dims") for m in np.asarray(dims).ravel().tolist()] if len(dims) else []
+    if not ms:
+        raise ValueError("`dims` must not be empty")
+    if max(ms) > n:
+        raise ValueError(f"every entry of `dims` must be at most N = {n}, got {max(ms)}")
+    reps = _check_int(reps, "reps")
+    base = int_seed(seed)
+    X64 = X.to(torch.float64)
+    G = X64 @ X64.T
+    out = torch.empty(len(ms), reps, dtype=torch.float64, device=X.device)
+    for a, m in enumerate(ms):
+        for r in range(reps):
+            s = int(np.random.SeedSequence([base, m, r]).generate_state(1)[0])
+            Y = make_map(kind, n, m, seed=s)(X64)
+            out[a, r] = (G - Y @ Y.T).abs().max()
+    return out.to(X.dtype)
 
 
 # --------------------------------------------------------------------------------------------

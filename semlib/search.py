@@ -3,7 +3,8 @@ r"""Nearest-neighbour search as decoding (Remark 4 of the paper).
 Exact :math:`k`-nearest-neighbour search by cosine similarity with batched matrix products
 (:func:`exact_knn`), recall of an approximate result against the exact one
 (:func:`recall_at_k`), a thin wrapper around a ``faiss`` index (:class:`FaissIndex`: exact
-flat, HNSW, IVF-Flat, IVF-PQ) and the decoding view: nearest-codeword decoding of noisy
+flat, HNSW, IVF-Flat, IVF-PQ), the recall/speed trade-off along an index's knob
+(:func:`sweep_knob`) and the decoding view: nearest-codeword decoding of noisy
 codewords (:func:`nearest_codeword`).
 
 Introduced in the chapter *Nearest-neighbour search as decoding* (``ch-ann-search``).
@@ -12,7 +13,10 @@ Introduced in the chapter *Nearest-neighbour search as decoding* (``ch-ann-searc
 from __future__ import annotations
 
 import importlib.util
-from typing import Any
+import math
+import time
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -21,7 +25,7 @@ from semlib.embeddings import MissingOptionalDependency
 
 from ._backend import int_seed, torch_core
 
-__all__ = ["exact_knn", "recall_at_k", "nearest_codeword", "FaissIndex", "INDEX_KINDS"]
+__all__ = ["exact_knn", "recall_at_k", "nearest_codeword", "FaissIndex", "INDEX_KINDS", "KnobPoint", "sweep_knob"]
 
 INDEX_KINDS = ("flat", "hnsw", "ivf_flat", "ivf_pq")
 
@@ -293,3 +297,91 @@ class FaissIndex:
 
     def __repr__(self) -> str:
         return f"FaissIndex(kind={self.kind!r}, size={self.size}, dim={self.dim})"
+
+
+class KnobPoint(NamedTuple):
+    """One point of a recall/speed curve (:func:`sweep_knob`)."""
+
+    knob: int
+    """The value of ``efSearch`` (HNSW) or ``nprobe`` (IVF)."""
+    recall: float
+    """recall@k of the index's answer against the exact neighbours (:func:`recall_at_k`)."""
+    qps: float
+    """Queries per second: the number of queries over the best of ``repeats`` wall-clock timings."""
+    indices: torch.Tensor
+    """The index's answer, shape (Q, k)."""
+
+
+def sweep_knob(
+    index: FaissIndex, knobs: Sequence[int], queries: torch.Tensor, exact: Any, *, repeats: int = 1
+) -> list[KnobPoint]:
+    r"""Recall@k against queries per second along the knob of an approximate index.
+
+    For each value of the knob (``efSearch`` for HNSW, ``nprobe`` for IVF), sets it
+    (:meth:`FaissIndex.set_knob`), searches the ``k = exact.shape[1]`` nearest neighbours of
+    every query ``repeats`` times, and records
+
+    .. math:: \mathrm{recall@}k = \frac{1}{Qk}\sum_{q=1}^{Q}\big|\hat N_k(q)\cap N_k(q)\big|,
+              \qquad \mathrm{QPS} = \frac{Q}{\min_{\text{repeats}} t},
+
+    the recall of the answer against the exact neighbours (:func:`recall_at_k`) and the rate of
+    the fastest of the timed searches (the minimum is the least disturbed by other load on the
+    machine). This is the approximate side of Remark 4's decoding view: a knob trades the
+    exactness of the nearest-codeword search for speed. Torch-only (the queries go to
+    :meth:`FaissIndex.search`). Introduced in the chapter *Nearest-neighbour search as decoding*
+    (``ch-ann-search``).
+
+    Parameters
+    ----------
+    index : FaissIndex
+        An HNSW or IVF index (a flat index has no knob). Its knob is left at the last value.
+    knobs : sequence of int
+        Knob values, each >= 1, in the order they are tried.
+    queries : torch.Tensor, shape (Q, N)
+        The query vectors (normalised by the index).
+    exact : torch.Tensor or array-like of ints, shape (Q, k)
+        The exact neighbours of each query, e.g. from :func:`exact_knn`.
+    repeats : int, default 1
+        Timed searches per knob value; the recall is that of the last (all are equal).
+
+    Returns
+    -------
+    list of KnobPoint
+        ``(knob, recall, qps, indices)`` per knob value, in the order of ``knobs``.
+
+    Raises
+    ------
+    TypeError
+        If ``index`` is not a :class:`FaissIndex`, or ``knobs``, ``repeats`` are not ints.
+    ValueError
+        If the index is flat, ``knobs`` is empty, or ``exact`` does not have one row per query.
+    """
+    if not isinstance(index, FaissIndex):
+        raise TypeError(f"`index` must be a FaissIndex, got {type(index).__name__}")
+    if index.knob_name is None:
+        raise ValueError(f"`index` must have a knob (hnsw, ivf_flat or ivf_pq), got kind {index.kind!r}")
+    if isinstance(knobs, (str, bytes)) or not isinstance(knobs, Sequence) and not hasattr(knobs, "tolist"):
+        raise TypeError(f"`knobs` must be a sequence of ints, got {type(knobs).__name__}")
+    values = [_check_int(kn, "knobs") for kn in (knobs.tolist() if hasattr(knobs, "tolist") else knobs)]
+    if not values:
+        raise ValueError("`knobs` must not be empty")
+    queries = _check_2d(queries, "queries")
+    e = exact if isinstance(exact, torch.Tensor) else torch.as_tensor(np.asarray(exact))
+    if e.ndim != 2 or e.dtype.is_floating_point or e.shape[0] != queries.shape[0]:
+        raise ValueError(
+            f"`exact` must be a 2-d integer array with one row per query ({queries.shape[0]}), "
+            f"got shape {tuple(e.shape)}, {e.dtype}"
+        )
+    repeats = _check_int(repeats, "repeats")
+    k = int(e.shape[1])
+    out = []
+    for kn in values:
+        index.set_knob(kn)
+        best, idx = math.inf, None
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            _, idx = index.search(queries, k)
+            best = min(best, time.perf_counter() - t0)
+        assert idx is not None
+        out.append(KnobPoint(kn, recall_at_k(idx, e), queries.shape[0] / max(best, 1e-12), idx))
+    return out

@@ -266,3 +266,44 @@ def test_compression_route_dims():
         pj.compression_route_dims(10, 100, 0.5, 1.5)
     with pytest.raises(ValueError, match="C"):
         pj.compression_route_dims(10, 100, 0.5, 0.1, C=0)
+
+
+def test_distortion_curve_equals_the_hand_loop_and_reproduces_sub_grids():
+    X = torch.randn(30, 64, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    X = X / X.norm(dim=1, keepdim=True)
+    eps = pj.distortion_curve(X, "gaussian", [8, 16, 32], reps=2, seed=4)
+    assert eps.shape == (3, 2) and eps.dtype == torch.float64
+    # each entry is cosine_distortion of the map drawn with the documented seed
+    for a, m in enumerate([8, 16, 32]):
+        for r in range(2):
+            s = int(np.random.SeedSequence([4, m, r]).generate_state(1)[0])
+            ref = pj.cosine_distortion(X, pj.make_map("gaussian", 64, m, seed=s)(X))
+            assert abs(float(eps[a, r]) - ref) < 1e-12
+    # a sub-grid gives the same numbers; another seed other numbers
+    assert torch.equal(pj.distortion_curve(X, "gaussian", [32, 8], reps=2, seed=4), eps[[2, 0]])
+    assert not torch.equal(pj.distortion_curve(X, "gaussian", [8, 16, 32], reps=2, seed=5), eps)
+    # eps falls with m on average (Lemma 1); numpy in, numpy out; float32 stays float32
+    assert eps[2].mean() < eps[0].mean()
+    out = pj.distortion_curve(X.numpy(), "srht", np.array([4, 8]))
+    assert isinstance(out, np.ndarray) and out.shape == (2, 1)
+    assert pj.distortion_curve(X.float(), "dct", [4]).dtype == torch.float32
+
+
+def test_distortion_curve_validates():
+    X = torch.randn(5, 8, dtype=torch.float64)
+    with pytest.raises(ValueError, match="kind"):
+        pj.distortion_curve(X, "fourier", [2])
+    with pytest.raises(ValueError, match="dims"):
+        pj.distortion_curve(X, "gaussian", [])
+    with pytest.raises(ValueError, match="dims"):
+        pj.distortion_curve(X, "gaussian", [4, 9])
+    with pytest.raises(TypeError, match="dims"):
+        pj.distortion_curve(X, "gaussian", [2.5])
+    with pytest.raises(TypeError, match="dims"):
+        pj.distortion_curve(X, "gaussian", 4)
+    with pytest.raises(ValueError, match="reps"):
+        pj.distortion_curve(X, "gaussian", [2], reps=0)
+    with pytest.raises(ValueError, match="X"):
+        pj.distortion_curve(X[:1], "gaussian", [2])
+    with pytest.raises(TypeError, match="seed"):
+        pj.distortion_curve(X, "gaussian", [2], seed=1.5)

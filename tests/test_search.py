@@ -125,3 +125,46 @@ def test_faiss_integer_parameters_are_validated_not_truncated():
         base = {} if kind == "hnsw" else {"nlist": 4, "pq_m": 2, "pq_bits": 4}
         with pytest.raises((TypeError, ValueError), match=f"`{name}`"):
             sr.FaissIndex(db, kind, **{**base, **kw})
+
+
+@pytest.mark.skipif(importlib.util.find_spec("faiss") is None, reason="faiss not installed")
+def test_sweep_knob_records_recall_and_rate_per_knob():
+    q, db = _data(M=2000, N=32, Q=50)
+    _, exact = sr.exact_knn(q, db, 10)
+    index = sr.FaissIndex(db, "ivf_flat", nlist=16)
+    res = sr.sweep_knob(index, [1, 4, 16], q, exact, repeats=2)
+    assert [p.knob for p in res] == [1, 4, 16]
+    for p in res:
+        kn, rec, qps, idx = p  # a plain tuple as well
+        assert idx.shape == (50, 10) and qps > 0 and rec == sr.recall_at_k(idx, exact)
+        # the recall is that of the index at this knob, searched again by hand
+        assert torch.equal(index.set_knob(kn).search(q, 10)[1], idx)
+    assert res[-1].recall >= 0.999  # nprobe = nlist visits every cell: exact
+    assert res[0].recall <= res[-1].recall
+    assert index.index.nprobe == 16  # left at the last value
+    assert sr.sweep_knob(index, np.array([2]), q, exact.numpy())[0].knob == 2
+
+
+@pytest.mark.skipif(importlib.util.find_spec("faiss") is None, reason="faiss not installed")
+def test_sweep_knob_validates():
+    q, db = _data(M=200, N=8, Q=5)
+    _, exact = sr.exact_knn(q, db, 3)
+    index = sr.FaissIndex(db, "hnsw")
+    with pytest.raises(TypeError, match="index"):
+        sr.sweep_knob("hnsw", [1], q, exact)
+    with pytest.raises(ValueError, match="index"):
+        sr.sweep_knob(sr.FaissIndex(db, "flat"), [1], q, exact)
+    with pytest.raises(ValueError, match="knobs"):
+        sr.sweep_knob(index, [], q, exact)
+    with pytest.raises(TypeError, match="knobs"):
+        sr.sweep_knob(index, [2.5], q, exact)
+    with pytest.raises(ValueError, match="knobs"):
+        sr.sweep_knob(index, [0], q, exact)
+    with pytest.raises(ValueError, match="exact"):
+        sr.sweep_knob(index, [4], q, exact[:3])
+    with pytest.raises(ValueError, match="exact"):
+        sr.sweep_knob(index, [4], q, exact.double())
+    with pytest.raises(ValueError, match="repeats"):
+        sr.sweep_knob(index, [4], q, exact, repeats=0)
+    with pytest.raises(TypeError, match="queries"):
+        sr.sweep_knob(index, [4], q.numpy(), exact)
