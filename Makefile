@@ -13,7 +13,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # Parallel kernels for `make book` and pytest-xdist workers for `make test` (both cores here).
 JOBS   ?= 2
 
-.PHONY: book test check lab env clean clean-book help bench student colab book-course pdf mutations ledger
+.PHONY: book test check lab env clean clean-book help bench student colab slides book-course pdf mutations ledger
 
 help:
 	@echo "make book   build the site (executes every notebook) into _build/html"
@@ -23,6 +23,7 @@ help:
 	@echo "make mutations    plant every declared bug, check that its check cell fails, record it and rewrite the ledger"
 	@echo "make bench  time semlib against the peer libraries (dit) on identical inputs"
 	@echo "make student       write student notebooks (solutions replaced by stubs, plain Markdown) to _build/student"
+	@echo "make slides        one reveal.js deck per lecture (offline, from the executed notebooks) in _build/slides"
 	@echo "make colab         write a Colab / plain-Jupyter edition of every chapter (plain Markdown) to _build/colab"
 	@echo "make book-course   build the site without solutions into _build/course/_build/html"
 	@echo "make pdf    the whole book as a PDF (needs TeX Live, see README) in _build/latex/book.pdf"
@@ -80,6 +81,13 @@ bench: $(STAMP)
 
 student: $(STAMP)
 	$(BIN)/python tools/student_notebooks.py --out _build/student
+
+# One reveal.js deck per lecture page (tools/slides.py): statements, labelled equations,
+# figures of the executed notebooks, summary; reveal.js and MathJax are copied in (no network).
+slides: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py --jobs $(JOBS)
+	$(BIN)/python tools/slides.py --out _build/slides
+	@echo "The slides are built: open file://$(CURDIR)/_build/slides/index.html"
 
 # One notebook per chapter for Colab or plain Jupyter: MyST rewritten as plain Markdown
 # (tools/plain_markdown.py), solutions kept, glued numbers filled from the executed notebooks.
