@@ -28,7 +28,9 @@ module holds
 Units: bits, because a compressed size is counted in bits; convert with
 :math:`\ln 2` for nats.
 
-Book: chapter *From bits to tokens* (``01_bits_to_tokens/bits_vs_tokens``).
+Book: chapter *From bits to tokens* (``01_bits_to_tokens/bits_vs_tokens``) for the held-out
+cross-entropy, and chapter *Code length is cross-entropy* (``01_bits_to_tokens/two_part_codes``)
+for the arithmetic coder, the adaptive models and the two-part code.
 """
 
 from __future__ import annotations
