@@ -24,17 +24,30 @@ and a tabular :class:`~semlib.models.TokenSource` did not:
   compared with the exact mutual information;
 * :func:`train_with_checkpoints` is :func:`semlib.tvvar.train_gpt` with a
   callback at chosen steps (same minibatches, one optimiser throughout), to
-  trace a measure along training.
+  trace a measure along training;
+* :func:`train_cached` is the same training run, kept on disk: it returns the
+  losses and the parameters at chosen steps, and a second call with the same
+  model, data and settings (a second page of the capstone) loads them instead
+  of training again.
 
 Units: nats. Torch in, torch out, on the model's device; the flow is computed
 in the model's dtype (convert a copy with ``model.double()`` for checks).
-Introduced in the chapter *Capstone* (``ch-capstone``, ``06_conclusions/capstone``).
+Introduced in the chapter *Capstone* (``ch-capstone``, ``06_conclusions/capstone``);
+:func:`train_cached` is shared with its second part (``06_conclusions/capstone_architecture``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import math
-from collections.abc import Callable, Sequence
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import torch
@@ -50,6 +63,8 @@ __all__ = [
     "prompt_flow",
     "continuation_joint",
     "train_with_checkpoints",
+    "CachedTraining",
+    "train_cached",
 ]
 
 
@@ -372,3 +387,198 @@ def train_with_checkpoints(
         model, ids, steps=steps, batch_size=batch_size, lr=lr, seed=seed, progress=progress, after_step=record
     )
     return losses, records
+
+
+# --------------------------------------------------------------------------- training kept on disk
+class CachedTraining(NamedTuple):
+    """Result of :func:`train_cached`.
+
+    Attributes
+    ----------
+    losses : list of float
+        Training loss per step (nats per token), as returned by :func:`semlib.tvvar.train_gpt`.
+    states : dict
+        ``{step: state_dict}`` (tensors on the CPU) for every requested checkpoint; ``0`` is the
+        model before the first step, ``steps`` the trained model.
+    seconds : float
+        Wall time of the training run that produced the result (not of loading it).
+    from_cache : bool
+        Whether this call loaded the result from disk instead of training.
+    """
+
+    losses: list[float]
+    states: dict[int, dict[str, torch.Tensor]]
+    seconds: float
+    from_cache: bool
+
+
+def _default_cache_dir() -> Path:
+    env = os.environ.get("SEMLIB_CACHE_DIR")
+    if env:
+        return Path(env)
+    root = Path(__file__).resolve().parents[1]
+    if (root / "pyproject.toml").is_file():  # a clone of the book: its build folder
+        return root / "_build" / "semlib-cache"
+    return Path.home() / ".cache" / "semlib"
+
+
+#: The modules whose code decides the trained parameters (the model, its training loop, the seeding).
+_TRAINING_SOURCES = ("_backend.py", "tvvar.py", "capstone.py")
+
+
+def _source_fingerprint() -> str:
+    """SHA-256 of the training code: an edited (or mutated) training path never reads an old result."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for f in (here / name for name in _TRAINING_SOURCES):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _tensor_bytes(t: torch.Tensor) -> bytes:
+    return t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes()
+
+
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (POSIX ``flock``; elsewhere no lock: at worst both train)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path, "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def train_cached(
+    model: TinyGPT,
+    ids: torch.Tensor,
+    *,
+    steps: int = 300,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    seed: int | torch.Generator | None = 0,
+    checkpoints: Sequence[int] = (),
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> CachedTraining:
+    r""":func:`semlib.tvvar.train_gpt`, with the losses and the parameters at chosen steps kept on disk.
+
+    Trains ``model`` in place exactly as ``train_gpt(model, ids, steps=..., batch_size=...,
+    lr=..., seed=...)`` and stores the losses and the state dicts at ``checkpoints`` (and at
+    ``steps``) in ``cache_dir``. A later call with the same initial model, the same ``ids``,
+    the same settings, the same training code (``_backend``, ``tvvar``, ``capstone``), torch version and device type loads the file
+    instead and puts the trained parameters into ``model``: the two parts of the capstone
+    share one training run. The key is a SHA-256 of all of these, so a changed input never
+    reads a stale result; concurrent calls with the same key wait on a file lock, so the model
+    is trained once. Torch-only.
+
+    Parameters
+    ----------
+    model : TinyGPT
+        The untrained model; trained (or loaded) in place.
+    ids : torch.Tensor
+        ``(B, T)`` token ids (torch.long), the training windows.
+    steps, batch_size, lr
+        As in :func:`semlib.tvvar.train_gpt`.
+    seed : int, None or torch.Generator, default 0
+        Random state of the minibatches (CONTRIBUTING.md, glossary). Only an int can be part of
+        a key: with ``None`` or a generator the model is trained and nothing is stored.
+    checkpoints : sequence of int
+        Steps in ``0..steps`` whose parameters are returned (``0``: before training).
+    cache_dir : path, optional
+        Where the results live. Default: ``$SEMLIB_CACHE_DIR``, else ``_build/semlib-cache``
+        of the book's clone, else ``~/.cache/semlib``.
+    progress : bool
+        tqdm progress bar while training.
+
+    Returns
+    -------
+    CachedTraining
+        ``losses``, ``states`` (``{step: state_dict}`` on the CPU), ``seconds`` (wall time of the
+        training run) and ``from_cache``.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a TinyGPT or ``ids`` not a ``(B, T)`` long tensor.
+    ValueError
+        If ``steps``, ``batch_size``, ``lr`` or ``checkpoints`` are out of range.
+    """
+    model = _check_model(model)
+    ids = model._check_ids(ids)
+    if ids.shape[1] < 2:
+        raise ValueError("`ids` needs at least 2 positions to have a next token")
+    steps = _check_int(steps, "steps", 1)
+    batch_size = _check_int(batch_size, "batch_size", 1)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        raise ValueError(f"`lr` must be a positive number, got {lr!r}")
+    marks = sorted({_check_int(c, "checkpoints", 0) for c in checkpoints} | {steps})
+    if marks[-1] > steps:
+        raise ValueError(f"`checkpoints` must lie in 0..steps = {steps}, got {marks[-1]}")
+    keyed = isinstance(seed, int) and not isinstance(seed, bool)
+    if keyed:
+        seed = _check_int(seed, "seed", 0)
+
+    def snapshot() -> dict[str, torch.Tensor]:
+        return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
+    def run() -> CachedTraining:
+        states: dict[int, dict[str, torch.Tensor]] = {}
+        if 0 in marks:
+            states[0] = snapshot()
+
+        def after(step: int) -> None:
+            if step in marks:
+                states[step] = snapshot()
+
+        t0 = time.perf_counter()
+        losses = train_gpt(
+            model, ids, steps=steps, batch_size=batch_size, lr=lr, seed=seed, progress=progress, after_step=after
+        )
+        return CachedTraining(losses, states, time.perf_counter() - t0, False)
+
+    if not keyed:
+        return run()
+    dev = next(model.parameters()).device
+    h = hashlib.sha256()
+    settings = {
+        "steps": steps,
+        "batch_size": batch_size,
+        "lr": float(lr),
+        "seed": seed,
+        "marks": marks,
+        "torch": torch.__version__,
+        "device": dev.type,
+        "shape": list(ids.shape),
+        "semlib": _source_fingerprint(),
+    }
+    h.update(json.dumps(settings, sort_keys=True).encode())
+    for name, v in model.state_dict().items():
+        h.update(f"{name}:{v.dtype}:{tuple(v.shape)}".encode())
+        h.update(_tensor_bytes(v))
+    h.update(_tensor_bytes(ids))
+    folder = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"train-{h.hexdigest()[:24]}.pt"
+    with _file_lock(path.with_suffix(".lock")):
+        if path.is_file():
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            model.load_state_dict(saved["states"][steps])
+            model.eval()
+            states = {int(k): v for k, v in saved["states"].items()}
+            return CachedTraining([float(x) for x in saved["losses"]], states, float(saved["seconds"]), True)
+        result = run()
+        buf = io.BytesIO()
+        torch.save({"losses": result.losses, "states": result.states, "seconds": result.seconds}, buf)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buf.getvalue())
+        os.replace(tmp, path)  # atomic: a reader sees the whole file or none
+    return result

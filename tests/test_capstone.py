@@ -180,3 +180,44 @@ def test_validation():
         cs.train_with_checkpoints(
             model, torch.zeros(4, 6, dtype=torch.long), steps=2, checkpoints=[3], callback=lambda s, m: 0
         )
+
+
+def test_train_cached_trains_once_and_reloads_the_same_model(tmp_path):
+    ids = torch.randint(0, 5, (16, 6), generator=torch.Generator().manual_seed(1))
+    m1, m2, ref = _model(), _model(), _model()
+    ref_losses = tv.train_gpt(ref, ids, steps=12, batch_size=4, seed=3, progress=False)
+    r1 = cs.train_cached(
+        m1, ids, steps=12, batch_size=4, seed=3, checkpoints=[0, 5], cache_dir=tmp_path, progress=False
+    )
+    assert not r1.from_cache and len(list(tmp_path.glob("train-*.pt"))) == 1
+    assert r1.losses == pytest.approx(ref_losses, abs=1e-12) and sorted(r1.states) == [0, 5, 12]
+    for k, v in ref.state_dict().items():  # same model as train_gpt, and the step-0 state is the initial one
+        assert torch.equal(m1.state_dict()[k], v) and torch.equal(r1.states[12][k], v)
+        assert torch.equal(r1.states[0][k], _model().state_dict()[k])
+    r2 = cs.train_cached(
+        m2, ids, steps=12, batch_size=4, seed=3, checkpoints=[0, 5], cache_dir=tmp_path, progress=False
+    )
+    assert r2.from_cache and r2.losses == r1.losses and r2.seconds == r1.seconds
+    assert all(torch.equal(m2.state_dict()[k], v) for k, v in ref.state_dict().items())
+    # a different setting (seed) is a different key: it trains, and the cache now holds two runs
+    r3 = cs.train_cached(_model(), ids, steps=12, batch_size=4, seed=4, cache_dir=tmp_path, progress=False)
+    assert not r3.from_cache and len(list(tmp_path.glob("train-*.pt"))) == 2
+    # a generator seed cannot be a key: trains, stores nothing
+    r4 = cs.train_cached(
+        _model(), ids, steps=3, batch_size=4, seed=torch.Generator().manual_seed(0), cache_dir=tmp_path
+    )
+    assert not r4.from_cache and len(list(tmp_path.glob("train-*.pt"))) == 2
+
+
+def test_train_cached_validation(tmp_path):
+    ids = torch.zeros(4, 6, dtype=torch.long)
+    with pytest.raises(TypeError, match="model"):
+        cs.train_cached(object(), ids, cache_dir=tmp_path)
+    with pytest.raises(TypeError, match="ids"):
+        cs.train_cached(_model(), ids.double(), cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="checkpoints"):
+        cs.train_cached(_model(), ids, steps=2, checkpoints=[3], cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="lr"):
+        cs.train_cached(_model(), ids, steps=2, lr=0.0, cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="steps"):
+        cs.train_cached(_model(), ids, steps=0, cache_dir=tmp_path)
