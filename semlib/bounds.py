@@ -47,6 +47,11 @@ __all__ = [
     "CorrectedBound",
     "corrected_bound",
     "fit_readout",
+    "last_logits",
+    "last_features",
+    "shift_logits",
+    "MemoriserTrial",
+    "memoriser_trial",
 ]
 
 
@@ -482,3 +487,177 @@ def fit_readout(
                 if norm > radius:
                     W.mul_(radius / norm)
     return W.detach()
+
+
+# --------------------------------------------------------------------------- models read at the last position
+def last_logits(model: Any, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""The logits :math:`\mathbf z_m` at the last position and the next tokens :math:`\hbar_m`.
+
+    For token sequences ``ids`` (M, T) the model reads ``ids[:, :-1]`` and its logits at the
+    last position predict ``ids[:, -1]``: the M samples :math:`(\text{context}_m, \hbar_m)` of
+    Theorem 8 (Eq. 72), one per sequence, so they are i.i.d. when the sequences are. Torch-only
+    (a model of token ids, such as :class:`semlib.tvvar.TinyGPT`). Book: chapter
+    *Generalization bounds* (``05_autoregressive/generalization``).
+
+    Parameters
+    ----------
+    model : callable
+        Token ids (M, t) -> logits (M, t, V).
+    ids : torch.Tensor of int64, shape (M, T), T >= 2
+
+    Returns
+    -------
+    (logits, targets) : float64 tensor (M, V) and int64 tensor (M,)
+
+    Raises
+    ------
+    TypeError
+        If ``ids`` is not an (M, T) long tensor with T >= 2.
+    """
+    if not isinstance(ids, torch.Tensor) or ids.dtype != torch.long or ids.ndim != 2 or ids.shape[1] < 2:
+        raise TypeError("`ids` must be an (M, T) tensor of token ids (torch.long) with T >= 2")
+    with torch.no_grad():
+        return model(ids[:, :-1])[:, -1].double(), ids[:, -1]
+
+
+def last_features(model: Any, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Unit-norm final-LayerNorm features :math:`\phi_m` at the last position, and the next tokens.
+
+    The frozen body of a :class:`semlib.tvvar.TinyGPT` (its residual stream after the last
+    block, through ``ln_f``) read at the last position of ``ids[:, :-1]``, scaled to norm 1: the
+    features of the linear read-outs of Eq. (book-eq-corrected-bound), whose Rademacher term
+    needs :math:`\sum_m\lVert\phi_m\rVert^2 = M`. Torch-only. Book: chapter *Generalization
+    bounds* (``05_autoregressive/generalization``).
+
+    Parameters
+    ----------
+    model : semlib.tvvar.TinyGPT
+        Anything with ``trace(ids)`` (the residual streams) and ``ln_f``.
+    ids : torch.Tensor of int64, shape (M, T), T >= 2
+
+    Returns
+    -------
+    (features, targets) : tensor (M, d) with unit rows, int64 tensor (M,)
+
+    Raises
+    ------
+    TypeError
+        If ``model`` has no ``trace`` and ``ln_f`` or ``ids`` is not an (M, T) long tensor.
+    """
+    if not (hasattr(model, "trace") and hasattr(model, "ln_f")):
+        raise TypeError(f"`model` must have `trace` and `ln_f` (a TinyGPT), got {type(model).__name__}")
+    if not isinstance(ids, torch.Tensor) or ids.dtype != torch.long or ids.ndim != 2 or ids.shape[1] < 2:
+        raise TypeError("`ids` must be an (M, T) tensor of token ids (torch.long) with T >= 2")
+    with torch.no_grad():
+        h = model.ln_f(model.trace(ids[:, :-1])[-1][:, -1])
+    return h / h.norm(dim=1, keepdim=True), ids[:, -1]
+
+
+def shift_logits(model: Any, c: float) -> Any:
+    r"""A copy of a TinyGPT whose every logit is shifted by the constant ``c``.
+
+    The logits are :math:`E\,\mathrm{LN}(\mathbf h)` with the token embeddings :math:`E` (V, d);
+    adding :math:`\beta` to the final LayerNorm's bias adds :math:`E\beta` to them, and
+    :math:`\beta` solving :math:`E\beta = c\mathbf 1` in least squares (exact when
+    :math:`\mathbf 1` lies in the column space of :math:`E`, as for :math:`d \ge V`) shifts
+    them all by :math:`c`. A constant shift changes no probability, but it changes the printed
+    bound of Theorem 8, which is not invariant under it. Torch-only. Book: chapter
+    *Generalization bounds* (``05_autoregressive/generalization``).
+
+    Parameters
+    ----------
+    model : semlib.tvvar.TinyGPT
+    c : float
+
+    Returns
+    -------
+    semlib.tvvar.TinyGPT
+        A deep copy in eval mode; ``model`` is unchanged.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` has no ``tok`` embedding and ``ln_f`` LayerNorm, or ``c`` is not a real number.
+    """
+    import copy
+
+    if not (hasattr(model, "tok") and hasattr(model, "ln_f")):
+        raise TypeError(f"`model` must have `tok` and `ln_f` (a TinyGPT), got {type(model).__name__}")
+    if isinstance(c, bool) or not isinstance(c, (int, float)):
+        raise TypeError(f"`c` must be a real number, got {type(c).__name__}")
+    new = copy.deepcopy(model)
+    E = new.tok.weight.detach()
+    rhs = torch.full((E.shape[0], 1), float(c), dtype=E.dtype, device=E.device)
+    beta = torch.linalg.lstsq(E, rhs).solution[:, 0]
+    with torch.no_grad():
+        new.ln_f.bias += beta
+    return new.eval()
+
+
+@dataclass(frozen=True)
+class MemoriserTrial:
+    """One look-up-table memoriser on M uniform samples (:func:`memoriser_trial`)."""
+
+    bound: PrintedBound  #: the printed bound (72) on the training samples
+    test: float  #: the exact test cross-entropy, nats
+    contexts: torch.Tensor  #: (M,) context codes in 0..V**L - 1
+    labels: torch.Tensor  #: (M,) next tokens
+    table: torch.Tensor  #: (distinct contexts, V) logits: 0 on seen pairs, -K elsewhere
+    unique: torch.Tensor  #: the distinct contexts, in the order of the table's rows
+
+
+def memoriser_trial(M: int, seed: Any, V: int, L: int, delta: float, K: float = 20.0) -> MemoriserTrial:
+    r"""The printed bound of Theorem 8 and the exact test loss of a memorising look-up table.
+
+    Draw M i.i.d. samples (a context uniform on :math:`V^L` codes, a next token uniform on
+    :math:`V`); the table gives logit 0 to every (context, token) pair seen in training and
+    :math:`-K` to the others. On a fresh uniform sample its cross-entropy is exact: an unseen
+    context costs :math:`\log V` (all logits equal), a seen one the mean over uniform next tokens
+    of :math:`\mathrm{lse}(\text{row}) - \text{row}_u`:
+
+    .. math::
+
+        \mathrm{CE} = \frac{(V^L - n_{\rm seen})\log V
+        + \sum_{\text{seen } c}\frac1V\sum_u(\mathrm{lse}(z_c) - z_{c,u})}{V^L}.
+
+    The memoriser has small training loss and the largest possible test loss, so a bound that it
+    satisfies trivially is the test. Torch-only in its outputs. Book: chapter
+    *Generalization bounds* (``05_autoregressive/generalization``).
+
+    Parameters
+    ----------
+    M : int >= 1
+        Number of training samples.
+    seed : int, None or torch.Generator
+    V, L : int >= 1
+        Vocabulary size and context length (:math:`V^L` contexts).
+    delta : float in (0, 1)
+        Confidence of the printed bound.
+    K : float > 0
+        The logit gap of the table.
+
+    Returns
+    -------
+    MemoriserTrial
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an integer argument is not a positive int, or ``K`` is not positive.
+    """
+    M = _check_int(M, "M", 1)
+    V = _check_int(V, "V", 1)
+    L = _check_int(L, "L", 1)
+    if isinstance(K, bool) or not isinstance(K, (int, float)) or not K > 0:
+        raise ValueError(f"`K` must be a positive number, got {K!r}")
+    g = torch_generator(seed)
+    ctx = torch.randint(0, V**L, (M,), generator=g)
+    lab = torch.randint(0, V, (M,), generator=g)
+    uniq, inv = torch.unique(ctx, return_inverse=True)
+    seen = torch.zeros(len(uniq), V, dtype=torch.bool)
+    seen[inv, lab] = True
+    table = torch.where(seen, 0.0, -float(K)).double()  # logits on seen contexts
+    pb = printed_bound(table[inv], lab, delta)
+    ce_seen = (torch.logsumexp(table, 1)[:, None] - table).mean(1)  # uniform next token
+    test = ((V**L - len(uniq)) * math.log(V) + ce_seen.sum().item()) / V**L
+    return MemoriserTrial(bound=pb, test=test, contexts=ctx, labels=lab, table=table, unique=uniq)

@@ -42,8 +42,9 @@ Introduced in the chapter ``ch-elbo`` ("The ELBO of the Transformer").
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -59,6 +60,10 @@ __all__ = [
     "mixture_logprobs",
     "soft_attention_logprobs",
     "jensen_gap",
+    "categorical_entropy",
+    "paired_difference",
+    "ElboPath",
+    "elbo_path",
     "LatentAlignmentLM",
     "sample_alignment_source",
     "train_alignment",
@@ -261,6 +266,171 @@ def jensen_gap(pi: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     """
     pi, logits = _pi_logits(pi, logits)
     return (pi * torch.logsumexp(logits, -1)).sum(-1) - torch.logsumexp((pi[..., None] * logits).sum(-2), -1)
+
+
+@torch_core("log_p")
+def categorical_entropy(log_p: torch.Tensor) -> torch.Tensor:
+    r"""Entropy in nats of categorical laws given by their log-probabilities (the last axis).
+
+    .. math::
+
+        H(\pi) = -\sum_j \pi_j\log\pi_j ,
+
+    with :math:`0\log 0 = 0`, so masked positions (``-inf``, the future of Eq. 45) count zero.
+    In the chapter: the sharpness of the attention prior :math:`\pi_t` of Eq. (55) under the
+    models fitted by likelihood and by the ELBO. Book: chapter *The ELBO of the Transformer*
+    (``05_autoregressive/elbo``).
+
+    Parameters
+    ----------
+    log_p : array-like or torch.Tensor, shape (..., K)
+        Log-probabilities summing (in probability) to 1 over the last axis.
+
+    Returns
+    -------
+    float or 0-d tensor (one law), array of shape (...) otherwise; the backend of ``log_p``
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``log_p`` is not a floating tensor of log-pmfs.
+
+    Examples
+    --------
+    >>> abs(categorical_entropy([0.0, -float("inf")])), round(categorical_entropy([math.log(0.5)] * 2), 6)
+    (0.0, 0.693147)
+    """
+    lp = _log_pmf(log_p, "log_p")
+    return -_xlogy_ratio(lp, lp) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def paired_difference(a: Any, b: Any) -> tuple[float, float]:
+    r"""Mean of the paired differences :math:`a_i - b_i` and its standard error.
+
+    .. math::
+
+        \bar d = \frac1n\sum_i (a_i - b_i), \qquad \mathrm{se} = \frac{s_d}{\sqrt n},
+
+    with :math:`s_d` the sample standard deviation (:math:`n - 1` in the denominator). The
+    pairs must be independent across :math:`i` (in the chapter: two models scored on the same
+    independent test sequences), which is what makes the standard error of the paired
+    difference far smaller than that of either mean. Book: chapter *The ELBO of the
+    Transformer* (``05_autoregressive/elbo``).
+
+    Parameters
+    ----------
+    a, b : array-like or torch.Tensor, shape (n,), n >= 2
+        The two measurements of each pair.
+
+    Returns
+    -------
+    (float, float)
+        The mean difference and its standard error, as Python floats for either backend
+        (diagnostic numbers quoted by the chapter).
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, are not one-dimensional with n >= 2, or hold non-finite values.
+
+    Examples
+    --------
+    >>> paired_difference([1.0, 2.0, 3.0], [0.0, 1.0, 2.0])
+    (1.0, 0.0)
+    """
+    arrs = []
+    for name, v in (("a", a), ("b", b)):
+        x = v.detach().cpu().double().numpy() if isinstance(v, torch.Tensor) else np.asarray(v, dtype=np.float64)
+        if x.ndim != 1 or x.size < 2:
+            raise ValueError(f"`{name}` must be one-dimensional with at least 2 entries, got shape {x.shape}")
+        if not np.isfinite(x).all():
+            raise ValueError(f"`{name}` must be finite")
+        arrs.append(x)
+    if arrs[0].shape != arrs[1].shape:
+        raise ValueError(f"`a` and `b` must have the same shape, got {arrs[0].shape} and {arrs[1].shape}")
+    d = arrs[0] - arrs[1]
+    return float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size))
+
+
+class ElboPath(NamedTuple):
+    """The ELBO along the path from the prior to the posterior at one context (:func:`elbo_path`)."""
+
+    elbo: np.ndarray  #: ELBO(Q_lambda) per lambda, nats
+    kl: np.ndarray  #: KL(Q_lambda || posterior) per lambda, nats
+    loglik: float  #: the log-likelihood of the mixture, Eq. (60)
+    soft: float  #: log p of the target under soft attention with the same pi and logits, Eq. (54)
+    prior: np.ndarray  #: pi_t over the positions j <= query
+    posterior: np.ndarray  #: the posterior of J over the same positions
+
+
+def elbo_path(model: Any, ids: torch.Tensor, seq: int, query: int, tau: float, lams: Any) -> ElboPath:
+    r"""The ELBO of the variational laws between the prior :math:`\pi_t` and the posterior.
+
+    At one context (sequence ``seq``, query ``query``) of a :class:`LatentAlignmentLM`, with
+    prior :math:`\pi` and posterior :math:`\rho` of the latent position :math:`J`, take
+    :math:`Q_\lambda\propto\pi^{1-\lambda}\rho^{\lambda}` and return
+    :math:`\mathrm{ELBO}(Q_\lambda)` (Eq. 66) and :math:`\mathrm{KL}(Q_\lambda\,\Vert\,\rho)`; their
+    sum is the log-likelihood for every :math:`\lambda` (Eq. 60), and :math:`\lambda = 1` attains
+    it. Torch-only (a function of a model). Book: chapter *The ELBO of the Transformer*
+    (``05_autoregressive/elbo``).
+
+    Parameters
+    ----------
+    model : LatentAlignmentLM
+    ids : torch.Tensor of int, shape (n, T)
+        Token sequences.
+    seq : int
+        Which sequence, ``0 <= seq < n``.
+    query : int
+        Which query, ``0 <= query <= T - 2`` (it predicts token ``query + 1``).
+    tau : float > 0
+        Temperature of the scores (:meth:`LatentAlignmentLM.parts`).
+    lams : array-like of float in [0, 1]
+        The path parameters :math:`\lambda`.
+
+    Returns
+    -------
+    ElboPath
+        numpy arrays and Python floats.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a :class:`LatentAlignmentLM` or ``ids`` is not a tensor.
+    ValueError
+        If ``seq`` or ``query`` is out of range or a :math:`\lambda` lies outside [0, 1].
+    """
+    if not isinstance(model, LatentAlignmentLM):
+        raise TypeError(f"`model` must be a LatentAlignmentLM, got {type(model).__name__}")
+    if not isinstance(ids, torch.Tensor):
+        raise TypeError(f"`ids` must be a torch tensor, got {type(ids).__name__}")
+    lam_arr = np.asarray(lams, dtype=np.float64).reshape(-1)
+    if not ((lam_arr >= 0) & (lam_arr <= 1)).all():
+        raise ValueError("`lams` must lie in [0, 1]")
+    n, T = ids.shape
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < n:
+        raise ValueError(f"`seq` must be an int in [0, {n}), got {seq!r}")
+    if isinstance(query, bool) or not isinstance(query, int) or not 0 <= query <= T - 2:
+        raise ValueError(f"`query` must be an int in [0, {T - 2}], got {query!r}")
+    with torch.no_grad():
+        P_ = model.parts(ids[seq : seq + 1], tau)
+        lp_, le_ = P_["log_prior"][0, query, : query + 1], P_["log_emission"][0, query, : query + 1]
+        lpost = posterior(lp_, le_)
+        out = []
+        for lam in lam_arr:
+            lq = torch.log_softmax((1 - lam) * lp_ + lam * lpost, -1)
+            out.append((elbo(lq, lp_, le_).item(), kl_categorical(lq, lpost).item()))
+        lg_ = P_["logits"][0, query, : query + 1]
+        soft = soft_attention_logprobs(lp_.exp(), lg_)[P_["targets"][0, query]].item()
+        vals = np.array(out).reshape(-1, 2)
+        return ElboPath(
+            elbo=vals[:, 0],
+            kl=vals[:, 1],
+            loglik=marginal_loglik(lp_, le_).item(),
+            soft=soft,
+            prior=lp_.exp().cpu().numpy(),
+            posterior=lpost.exp().cpu().numpy(),
+        )
 
 
 # --------------------------------------------------------------------------- a trainable model and a source

@@ -71,6 +71,11 @@ __all__ = [
     "infonce_bound",
     "infonce_from_critic",
     "BilinearCritic",
+    "GaussianCritic",
+    "correlated_gaussian_batches",
+    "gaussian_ratio_scores",
+    "gaussian_ratio_critic",
+    "ConcatCritic",
     "nwj_bound",
     "dv_bound",
     "joint_and_marginal_scores",
@@ -279,6 +284,252 @@ class BilinearCritic(nn.Module):
 
     def scores(self, x: Any, c: Any) -> Any:
         return c @ self.W.T @ x.T
+
+
+class GaussianCritic(BilinearCritic):
+    r"""CPC's bilinear critic plus the quadratic term of a Gaussian density ratio.
+
+    .. math::
+
+        \log f(x, c) = x^\top W c - q\,\lVert x\rVert^2 .
+
+    For jointly Gaussian, zero-mean :math:`(x, c)` the log density ratio
+    :math:`\log p(x\mid c)/p(x)` is a quadratic form; InfoNCE (Eq. 43 of the
+    paper, read as CPC) cancels the terms in c alone within each row of the score
+    matrix, so this critic is optimal for the Gaussian pairs of the chapter
+    *Eq. 42 and CPC* (``04_token_semantics/contrastive_coding``), where one
+    such critic per horizon k is trained by :func:`infonce_from_critic`.
+    Torch-only (a ``torch.nn.Module``).
+
+    Parameters
+    ----------
+    dim_x, dim_c : int
+        Dimensions of the sample and the context, as in :class:`BilinearCritic`.
+    dtype, device : optional
+        Passed to both parameters (``W`` and the scalar ``q``, which start at 0).
+
+    Examples
+    --------
+    >>> critic = GaussianCritic(1, 1, dtype=torch.float64)
+    >>> x, c = torch.ones(3, 1, dtype=torch.float64), torch.ones(3, 1, dtype=torch.float64)
+    >>> tuple(critic.scores(x, c).shape)
+    (3, 3)
+    """
+
+    def __init__(self, dim_x: int, dim_c: int, dtype: Any = None, device: Any = None) -> None:
+        super().__init__(dim_x, dim_c, dtype=dtype, device=device)
+        self.q = nn.Parameter(torch.zeros((), dtype=self.W.dtype, device=device))
+
+    def forward(self, x: Any, c: Any) -> Any:
+        return super().forward(x, c) - self.q * (x**2).sum(-1)
+
+    def scores(self, x: Any, c: Any) -> Any:
+        return super().scores(x, c) - self.q * (x**2).sum(1)[None, :]
+
+
+def _check_rho(rho: Any) -> float:
+    if isinstance(rho, bool) or not isinstance(rho, numbers.Real):
+        raise TypeError(f"`rho` must be a real number, got {type(rho).__name__}")
+    if not -1.0 < float(rho) < 1.0:
+        raise ValueError(f"`rho` must lie in (-1, 1), got {rho!r}")
+    return float(rho)
+
+
+def correlated_gaussian_batches(rho: float, d: int, K: int, R: int, seed: Any = 0) -> tuple[np.ndarray, np.ndarray]:
+    r"""R batches of K pairs of d-dimensional Gaussian vectors, coordinate-wise correlated.
+
+    .. math::
+
+        y = \rho\, x + \sqrt{1-\rho^2}\, \varepsilon, \qquad x, \varepsilon \sim \mathcal N(0, I_d),
+        \qquad I(X; Y) = -\tfrac d2 \log(1-\rho^2).
+
+    The test bed of InfoNCE's :math:`\log K` ceiling (Eq. 43 of the paper, chapter
+    *Eq. 42 and CPC*, ``04_token_semantics/contrastive_coding``).
+
+    Parameters
+    ----------
+    rho : float in (-1, 1)
+        Correlation of each coordinate pair.
+    d, K, R : int >= 1
+        Dimension, batch size (pairs per batch) and number of batches.
+    seed : int, None or numpy.random.Generator
+        Draws x first, then the noise (a Generator is used as it is and advanced).
+
+    Returns
+    -------
+    x, y : numpy arrays of shape (R, K, d)
+
+    Examples
+    --------
+    >>> x, y = correlated_gaussian_batches(0.5, 2, 8, 3, seed=0)
+    >>> x.shape, y.shape
+    ((3, 8, 2), (3, 8, 2))
+    """
+    r = _check_rho(rho)
+    for name, v in (("d", d), ("K", K), ("R", R)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+            raise ValueError(f"`{name}` must be a positive int, got {v!r}")
+    g = B.numpy_rng(seed)
+    x = g.standard_normal((int(R), int(K), int(d)))
+    y = r * x + math.sqrt(1 - r**2) * g.standard_normal((int(R), int(K), int(d)))
+    return x, y
+
+
+def gaussian_ratio_scores(x: Any, y: Any, rho: float) -> Any:
+    r"""Score matrices of the optimal critic for :func:`correlated_gaussian_batches`.
+
+    .. math::
+
+        s_{ij} = \log\frac{p(y_j\mid x_i)}{p(y_j)} = \sum_{l=1}^{d}\Bigl[-\tfrac12\log v
+        - \frac{(y_{jl} - \rho x_{il})^2}{2v} + \frac{y_{jl}^2}{2}\Bigr], \qquad v = 1-\rho^2,
+
+    row i the context :math:`x_i`, column j the candidate :math:`y_j`, positives on the
+    diagonal, as :func:`infonce_loss` expects (the density-ratio critic that makes
+    InfoNCE tight up to :math:`\log K`; Eq. 43 of the paper).
+
+    Parameters
+    ----------
+    x, y : array-like or torch.Tensor, shape (..., K, d)
+        Contexts and samples (same shape, same backend).
+    rho : float in (-1, 1)
+
+    Returns
+    -------
+    array of shape (..., K, K), the backend of ``x``
+
+    Examples
+    --------
+    >>> x, y = correlated_gaussian_batches(0.8, 1, 4, 1, seed=0)
+    >>> gaussian_ratio_scores(x, y, 0.8).shape
+    (1, 4, 4)
+    """
+    r = _check_rho(rho)
+    xa = B.as_float_array(x, "x")
+    ya = B.as_float_array(y, "y")
+    if B.is_torch(xa) != B.is_torch(ya):
+        raise TypeError("`x` and `y` must both be numpy or both be torch")
+    if xa.ndim < 2 or tuple(xa.shape) != tuple(ya.shape):
+        raise ValueError(
+            f"`x` and `y` must have the same shape (..., K, d), got {tuple(xa.shape)} and {tuple(ya.shape)}"
+        )
+    _check_finite(xa, "x")
+    _check_finite(ya, "y")
+    v = 1 - r**2
+    xi, yj = xa[..., :, None, :], ya[..., None, :, :]
+    return (-0.5 * math.log(v) - (yj - r * xi) ** 2 / (2 * v) + yj**2 / 2).sum(-1)
+
+
+def gaussian_ratio_critic(x: Any, y: Any, rho: float) -> Any:
+    r"""The optimal critic of :func:`correlated_gaussian_batches` on paired rows.
+
+    .. math::
+
+        T(x, y) = \log\frac{p(y\mid x)}{p(y)} = \sum_{l=1}^{d}\Bigl[-\tfrac12\log v
+        - \frac{(y_l - \rho x_l)^2}{2v} + \frac{y_l^2}{2}\Bigr], \qquad v = 1-\rho^2,
+
+    the diagonal of :func:`gaussian_ratio_scores` without the (K, K) matrix: the exact
+    log-density ratio that makes the Donsker–Varadhan bound tight (:func:`dv_bound`, the
+    critic of MINE, Eq. 77 of the paper). Its mean over jointly drawn pairs is
+    :math:`I(X; Y) = -\tfrac d2\log(1-\rho^2)`. Book: chapter *Information measures of
+    AR-LLMs* (``05_autoregressive/information_measures``), where it shows the estimation
+    limit of DV at large information.
+
+    Parameters
+    ----------
+    x, y : array-like or torch.Tensor, shape (..., d)
+        Paired rows (same shape, same backend); shuffle ``y`` to score product-law pairs.
+    rho : float in (-1, 1)
+        Correlation of each coordinate pair.
+
+    Returns
+    -------
+    array of shape (...,), the backend of ``x`` (a Python float for one numpy pair)
+
+    Raises
+    ------
+    TypeError
+        If ``rho`` is not a real number or ``x`` and ``y`` mix backends.
+    ValueError
+        If ``rho`` is outside (-1, 1), the shapes differ or an entry is not finite.
+
+    Examples
+    --------
+    >>> x, y = correlated_gaussian_batches(0.8, 1, 4, 1, seed=0)
+    >>> gaussian_ratio_critic(x[0], y[0], 0.8).shape
+    (4,)
+    """
+    r = _check_rho(rho)
+    xa = B.as_float_array(x, "x")
+    ya = B.as_float_array(y, "y")
+    if B.is_torch(xa) != B.is_torch(ya):
+        raise TypeError("`x` and `y` must both be numpy or both be torch")
+    if xa.ndim < 1 or tuple(xa.shape) != tuple(ya.shape):
+        raise ValueError(f"`x` and `y` must have the same shape (..., d), got {tuple(xa.shape)} and {tuple(ya.shape)}")
+    _check_finite(xa, "x")
+    _check_finite(ya, "y")
+    v = 1 - r**2
+    out = (-0.5 * math.log(v) - (ya - r * xa) ** 2 / (2 * v) + ya**2 / 2).sum(-1)
+    return float(out) if not B.is_torch(out) and out.ndim == 0 else out
+
+
+class ConcatCritic(nn.Module):
+    r"""A critic :math:`T(x, y)` that reads the concatenated pair with a small MLP.
+
+    .. math::
+
+        T(x, y) = w_3^\top \mathrm{ELU}\bigl(W_2\,\mathrm{ELU}(W_1 [x; y] + b_1) + b_2\bigr) + b_3 ,
+
+    the unstructured critic of MINE (Belghazi et al. 2018), trained with :func:`train_mine` on
+    the Donsker–Varadhan bound (:func:`dv_bound`; Eq. 77 of the paper). Unlike
+    :class:`GaussianCritic` it knows nothing of the law of the pair. Torch-only (a
+    ``torch.nn.Module``); initialised from torch's global generator, so seed with
+    ``torch.manual_seed`` first. Book: chapter *Information measures of AR-LLMs*
+    (``05_autoregressive/information_measures``).
+
+    Parameters
+    ----------
+    dim_x, dim_y : int >= 1
+        Dimensions of the two members of a pair.
+    hidden : int >= 1
+        Width of the two hidden layers.
+    dtype, device : optional
+        Passed to the layers.
+
+    Raises
+    ------
+    ValueError
+        If a dimension or ``hidden`` is not a positive int.
+
+    Examples
+    --------
+    >>> critic = ConcatCritic(2, 2, hidden=8)
+    >>> tuple(critic(torch.zeros(5, 2), torch.zeros(5, 2)).shape)
+    (5,)
+    """
+
+    def __init__(self, dim_x: int, dim_y: int, hidden: int = 64, dtype: Any = None, device: Any = None) -> None:
+        for name, v in (("dim_x", dim_x), ("dim_y", dim_y), ("hidden", hidden)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"`{name}` must be a positive int, got {v!r}")
+        super().__init__()
+        kw = {"dtype": dtype, "device": device}
+        self.dim_x, self.dim_y = int(dim_x), int(dim_y)
+        self.net = nn.Sequential(
+            nn.Linear(self.dim_x + self.dim_y, int(hidden), **kw),
+            nn.ELU(),
+            nn.Linear(int(hidden), int(hidden), **kw),
+            nn.ELU(),
+            nn.Linear(int(hidden), 1, **kw),
+        )
+
+    def forward(self, x: Any, y: Any) -> Any:
+        B.require_torch(x, "x")
+        B.require_torch(y, "y")
+        if x.shape[-1] != self.dim_x or y.shape[-1] != self.dim_y:
+            raise ValueError(
+                f"`x` and `y` must end in dimensions ({self.dim_x}, {self.dim_y}), got {tuple(x.shape)}, {tuple(y.shape)}"
+            )
+        return self.net(torch.cat([x, y], -1)).squeeze(-1)
 
 
 # --- NWJ and Donsker–Varadhan ---------------------------------------------------------------------

@@ -76,6 +76,7 @@ __all__ = [
     "cosine_similarity",
     "nearest_neighbors",
     "analogy",
+    "analogy_questions",
     "gw_objective",
     "gromov_wasserstein",
     "gromov_wasserstein_exact",
@@ -83,7 +84,7 @@ __all__ = [
     "entropic_gromov_wasserstein",
 ]
 
-ANALOGY_METHODS = ("3cosadd", "3cosmul")
+ANALOGY_METHODS = ("3cosadd", "3cosmul", "only-c")
 
 
 class GWConvergenceWarning(UserWarning):
@@ -319,6 +320,9 @@ def analogy(
     :math:`\frac{\cos'(d, b)\cos'(d, c)}{\cos'(d, a) + \epsilon}` with :math:`\cos' = (1+\cos)/2`.
     The three query rows are excluded from the answers, as is standard (and as Eq. (33)
     implicitly assumes: the nearest vector to King − Man + Woman is often King itself).
+    **only-c** is the baseline that ignores the arithmetic: it ranks by :math:`\cos(d, c)`
+    alone (with the same exclusions), so an accuracy it already reaches says nothing about
+    the offset :math:`\hat s_b - \hat s_a` (Levy & Goldberg 2014).
 
     Parameters
     ----------
@@ -328,7 +332,7 @@ def analogy(
         Row indices of the query words.
     k : int
         Number of candidates returned.
-    method : {"3cosadd", "3cosmul"}
+    method : {"3cosadd", "3cosmul", "only-c"}
     candidates : int array-like, optional
         Restrict answers to these rows (for example whole-word tokens).
     eps : float
@@ -358,6 +362,8 @@ def analogy(
     if method == "3cosadd":
         target = to_sphere(V[ib] - V[ia] + V[ic])
         S = target @ W.T
+    elif method == "only-c":
+        S = V[ic] @ W.T
     else:
         eps = _positive(eps, "eps")
         ca, cb, cc = ((1 + V[i] @ W.T) / 2 for i in (ia, ib, ic))
@@ -365,6 +371,62 @@ def analogy(
     S = S.masked_fill(query, -math.inf)
     scores, pos = S.topk(k, dim=1)
     return AnalogyResult(ids=_out(cand[pos], was_numpy), scores=_out(scores, was_numpy), method=method)
+
+
+def analogy_questions(first: Any, second: Any) -> np.ndarray:
+    r"""Every analogy question *a : b :: c : d* that a list of word pairs gives (Eq. (33)).
+
+    For pairs :math:`(a_i, b_i)`, :math:`i = 1..n`, of one relation (man–woman, king–queen,
+    ...), each ordered pair :math:`i \ne j` is one question :math:`a_i : b_i :: a_j : ?` with
+    expected answer :math:`b_j`: :math:`n(n-1)` questions, in the order
+    :math:`(i, j) = (0, 1), (0, 2), \dots, (n-1, n-2)`. Book: chapter *Token semantics on the
+    sphere* (``04_token_semantics/semantic_space``), with :func:`analogy`.
+
+    Parameters
+    ----------
+    first, second : int array-like or torch.Tensor, shape (n,)
+        Row indices of the first and second word of each pair, n >= 2.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n(n-1), 4)
+        Columns a, b, c, d: ``analogy(V, q[:, 0], q[:, 1], q[:, 2])`` should answer ``q[:, 3]``.
+
+    Raises
+    ------
+    TypeError
+        If the indices are not integers.
+    ValueError
+        If ``first`` and ``second`` differ in length, are not one-dimensional, hold negative
+        indices, or give fewer than two pairs.
+
+    Examples
+    --------
+    >>> analogy_questions([0, 2, 4], [1, 3, 5])
+    array([[0, 1, 2, 3],
+           [0, 1, 4, 5],
+           [2, 3, 0, 1],
+           [2, 3, 4, 5],
+           [4, 5, 0, 1],
+           [4, 5, 2, 3]])
+    """
+    arrays = []
+    for name, v in (("first", first), ("second", second)):
+        a = v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
+        if a.dtype == bool or not np.issubdtype(a.dtype, np.integer):
+            raise TypeError(f"`{name}` must hold integer row indices, got dtype {a.dtype}")
+        if a.ndim != 1:
+            raise ValueError(f"`{name}` must be one-dimensional, got shape {a.shape}")
+        if (a < 0).any():
+            raise ValueError(f"`{name}` must hold non-negative row indices")
+        arrays.append(a.astype(np.int64))
+    x, y = arrays
+    if len(x) != len(y):
+        raise ValueError(f"`first` and `second` must have the same length, got {len(x)} and {len(y)}")
+    if len(x) < 2:
+        raise ValueError(f"at least two pairs are needed for a question, got {len(x)}")
+    i, j = np.nonzero(~np.eye(len(x), dtype=bool))
+    return np.stack([x[i], y[i], x[j], y[j]], axis=1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ __all__ = [
     "hopfield_capacity",
     "crosstalk_bit_error",
     "mceliece_capacity",
+    "half_load",
     "linearly_separable",
     "cover_count",
     "cover_fraction",
@@ -430,6 +431,62 @@ def crosstalk_bit_error(n: int, n_patterns) -> np.ndarray:
     with np.errstate(divide="ignore"):
         z = np.where(P > 1, np.sqrt((n - 1) / np.maximum(P - 1, 1e-300)), np.inf)
     return norm.cdf(-z)
+
+
+@numpy_core("loads", "fractions")
+def half_load(loads, fractions, level: float = 0.5) -> float:
+    r"""The load at which a decreasing capacity curve first falls below ``level``.
+
+    With loads :math:`\alpha_1 < \alpha_2 < \dots` and measured fractions :math:`f_k` (of
+    patterns retrieved, or of exact fixed points), let :math:`k` be the first index with
+    :math:`f_k < \text{level}`; the crossing is interpolated linearly between
+    :math:`(\alpha_{k-1}, f_{k-1})` and :math:`(\alpha_k, f_k)`:
+
+    .. math::
+
+        \alpha_{1/2} = \alpha_{k-1} + (f_{k-1} - \text{level})\,
+        \frac{\alpha_k - \alpha_{k-1}}{f_{k-1} - f_k}.
+
+    The finite-:math:`n` counterpart of a capacity :math:`\alpha_c` (Definition 14 with
+    :math:`\alpha(\cdot)` the identity). Book: chapter *Memory capacity*
+    (``05_autoregressive/memory_capacity``).
+
+    Parameters
+    ----------
+    loads : array-like, shape (K,)
+        Increasing loads :math:`\alpha = P/n`.
+    fractions : array-like, shape (K,)
+        The measured fractions at these loads.
+    level : float in (0, 1)
+        The crossing level (one half: the half-way load).
+
+    Returns
+    -------
+    float (a 0-d tensor for torch input)
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ, the loads do not increase, ``level`` is outside (0, 1), or the
+        curve does not start at or above ``level`` and fall below it.
+
+    Examples
+    --------
+    >>> half_load([0.1, 0.2, 0.3], [1.0, 0.75, 0.25])
+    0.25
+    """
+    a, f = np.asarray(loads, dtype=np.float64), np.asarray(fractions, dtype=np.float64)
+    if a.ndim != 1 or a.shape != f.shape or a.size < 2:
+        raise ValueError(f"`loads` and `fractions` must be vectors of the same length >= 2, got {a.shape}, {f.shape}")
+    if not (np.isfinite(a).all() and np.isfinite(f).all()) or not (np.diff(a) > 0).all():
+        raise ValueError("`loads` must be finite and increasing, `fractions` finite")
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise ValueError(f"`level` must be a number in (0, 1), got {level!r}")
+    below = np.flatnonzero(f < level)
+    if below.size == 0 or below[0] == 0:
+        raise ValueError(f"`fractions` must start at or above `level` = {level} and fall below it")
+    k = int(below[0])
+    return float(a[k - 1] + (f[k - 1] - level) * (a[k] - a[k - 1]) / (f[k - 1] - f[k]))
 
 
 def mceliece_capacity(n, *, all_patterns: bool = False):

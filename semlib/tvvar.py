@@ -57,7 +57,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from ._backend import check_int as _check_int
-from ._backend import int_seed, torch_core, torch_generator
+from ._backend import int_seed, numpy_core, require_torch, torch_core, torch_generator
 
 __all__ = [
     "tvvar_outputs",
@@ -70,9 +70,18 @@ __all__ = [
     "attention_reference",
     "attention_coefficients",
     "multihead_coefficients",
+    "toeplitz_defect",
+    "rank_one_defect",
+    "antisymmetry",
+    "max_entropy_pmf",
+    "gibbs_inverse_temperature",
     "TinyGPT",
     "copy_task",
     "markov_tokens",
+    "markov_nll",
+    "bigram_tv",
+    "sample_autoregressive",
+    "forward_flops",
     "train_gpt",
 ]
 
@@ -470,6 +479,294 @@ def attention_reference(
     return y[0] if squeeze else y
 
 
+@torch_core("A")
+def toeplitz_defect(A: Any, relative: bool = False) -> Any:
+    r"""How far TV-VAR coefficients are from depending on the lag alone (Definition 13).
+
+    A linear time-invariant map has coefficients :math:`\mathbf A_{tj} = \mathbf A_{t-j}`
+    (a block-Toeplitz matrix); a general TV-VAR (Definition 13, Eq. 44 of the paper) does not.
+    The defect is the largest deviation of a block from the block at the same lag in the
+    first column,
+
+    .. math::
+
+        \max_{0 \le \ell < T}\ \max_{\ell \le t < T}\ \bigl\lVert \mathbf A_{t, t-\ell}
+        - \mathbf A_{\ell, 0}\bigr\rVert_{\max},
+
+    zero exactly for a block-Toeplitz lower triangle. Book: chapter *Other architectures*
+    (``05_autoregressive/other_architectures``), on Mamba-style state-space layers.
+
+    Parameters
+    ----------
+    A : array-like or torch.Tensor, shape (T, T, d_out, d_in) or (B, T, T, d_out, d_in)
+        Coefficients :math:`\mathbf A_{tj}` of one sequence (or a batch), as returned by
+        :func:`semlib.ssm.unroll_to_tvvar` or :meth:`TVVAR.tvvar_coefficients`; only the lower
+        triangle :math:`j \le t` is read.
+    relative : bool
+        Divide by the largest absolute entry of ``A`` (of each batch member).
+
+    Returns
+    -------
+    float or 0-d tensor (one sequence), array of shape (B,) (a batch); the backend of ``A``
+
+    Raises
+    ------
+    TypeError
+        If ``A`` is not a real floating array.
+    ValueError
+        If ``A`` has the wrong number of dimensions, non-square time axes, non-finite entries,
+        or (with ``relative``) is all zero.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.zeros((3, 3, 1, 1)); A[1, 0] = A[2, 1] = 0.5
+    >>> toeplitz_defect(A)
+    0.0
+    >>> A[2, 1] = 0.7
+    >>> round(toeplitz_defect(A), 12)
+    0.2
+    """
+    A = _check_tensor(A, "A", (4, 5))
+    single = A.ndim == 4
+    if single:
+        A = A.unsqueeze(0)
+    T = A.shape[1]
+    if A.shape[2] != T:
+        raise ValueError(f"`A` must have two equal time axes (..., T, T, d_out, d_in), got shape {tuple(A.shape)}")
+    t = torch.arange(T, device=A.device)
+    lag = (t[:, None] - t[None, :]).clamp(min=0)  # lag t - j of each block (upper triangle unused)
+    first = A[:, lag, 0]  # the block A[lag, 0] at the same lag, (B, T, T, d_out, d_in)
+    lower = (t[:, None] >= t[None, :]).to(A.dtype)[None, :, :, None, None]
+    out = ((A - first).abs() * lower).amax(dim=(1, 2, 3, 4))
+    if relative:
+        scale = A.abs().amax(dim=(1, 2, 3, 4))
+        if bool((scale == 0).any()):
+            raise ValueError("`A` must have a nonzero entry when `relative=True`")
+        out = out / scale
+    return out[0] if single else out
+
+
+@torch_core("coef")
+def rank_one_defect(coef: Any) -> Any:
+    r"""How far the coefficients of each query are from one matrix times weights (Theorem 5).
+
+    Theorem 5 writes one attention head as a TV-VAR with :math:`\mathbf A_{tj} = \pi_{tj}\mathbf A`:
+    for each query :math:`t` the blocks :math:`\mathbf A_{t0}, \dots, \mathbf A_{tt}`, flattened
+    and stacked as the rows of a :math:`(t+1)\times d_{\rm out}d_{\rm in}` matrix, have rank one.
+    The defect of query :math:`t \ge 1` is the ratio :math:`\sigma_2/\sigma_1` of that matrix's
+    two largest singular values: zero (to rounding) for one head, positive for several heads or
+    a sublayer with LayerNorm and residual. Book: chapter *The Transformer as a TV-VAR*
+    (``05_autoregressive/transformer``).
+
+    Parameters
+    ----------
+    coef : array-like or torch.Tensor, shape (T, T, d_out, d_in) or (B, T, T, d_out, d_in)
+        TV-VAR coefficients :math:`\mathbf A_{tj}` (lower triangle read), T >= 2, for example
+        from :func:`attention_coefficients` or :func:`multihead_coefficients`.
+
+    Returns
+    -------
+    array of shape (T - 1,) (or (B, T - 1)): the defects of queries t = 1..T-1, the backend of ``coef``
+
+    Raises
+    ------
+    TypeError
+        If ``coef`` is not a real floating array.
+    ValueError
+        If ``coef`` has the wrong shape or non-finite entries, or a query's blocks are all zero.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pi = np.tril(np.ones((3, 3))) / np.arange(1, 4)[:, None]
+    >>> coef = pi[:, :, None, None] * np.arange(4.0).reshape(2, 2)      # pi_tj A
+    >>> bool(rank_one_defect(coef).max() < 1e-12)
+    True
+    """
+    coef = _check_tensor(coef, "coef", (4, 5))
+    single = coef.ndim == 4
+    if single:
+        coef = coef.unsqueeze(0)
+    T = coef.shape[1]
+    if coef.shape[2] != T or T < 2:
+        raise ValueError(
+            f"`coef` must have two equal time axes T >= 2 (..., T, T, d_out, d_in), got {tuple(coef.shape)}"
+        )
+    out = []
+    for t in range(1, T):
+        sv = torch.linalg.svdvals(coef[:, t, : t + 1].reshape(coef.shape[0], t + 1, -1))
+        if bool((sv[:, 0] == 0).any()):
+            raise ValueError(f"`coef` has a query ({t}) whose blocks are all zero")
+        out.append(sv[:, 1] / sv[:, 0])
+    res = torch.stack(out, dim=1)
+    return res[0] if single else res
+
+
+@torch_core("B")
+def antisymmetry(B: Any) -> Any:
+    r"""The relative size of the antisymmetric part of a square matrix (Eq. 53).
+
+    .. math::
+
+        \alpha(\mathbf B) = \frac{\lVert(\mathbf B - \mathbf B^T)/2\rVert_F}{\lVert\mathbf B\rVert_F}
+        \in [0, 1]:
+
+    0 for a symmetric matrix, 1 for an antisymmetric one, about :math:`1/\sqrt2` for independent
+    entries. Eq. (53) of the paper claims :math:`\mathbf B = \mathbf W_q^T\mathbf W_k/\sqrt{d_k}
+    \ne \mathbf B^T`; :math:`\alpha` measures by how much. Book: chapter *The Transformer as a
+    TV-VAR* (``05_autoregressive/transformer``).
+
+    Parameters
+    ----------
+    B : array-like or torch.Tensor, shape (n, n) or (batch, n, n)
+
+    Returns
+    -------
+    float or 0-d tensor (one matrix), array of shape (batch,); the backend of ``B``
+
+    Raises
+    ------
+    TypeError
+        If ``B`` is not a real floating array.
+    ValueError
+        If ``B`` is not square, has non-finite entries or is zero.
+
+    Examples
+    --------
+    >>> antisymmetry([[1.0, 2.0], [2.0, 1.0]]), antisymmetry([[0.0, 1.0], [-1.0, 0.0]])
+    (0.0, 1.0)
+    """
+    B = _check_tensor(B, "B", (2, 3))
+    if B.shape[-1] != B.shape[-2]:
+        raise ValueError(f"`B` must be square, got shape {tuple(B.shape)}")
+    norm = torch.linalg.matrix_norm(B)
+    if bool((norm == 0).any()):
+        raise ValueError("`B` must not be zero")
+    return torch.linalg.matrix_norm(B - B.transpose(-1, -2)) / 2 / norm
+
+
+def _check_scores_mean(scores: Any, mean: Any) -> tuple[Any, float]:
+    import numpy as np
+
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 1 or s.size < 2:
+        raise ValueError(f"`scores` must be one-dimensional with at least 2 entries, got shape {s.shape}")
+    if not np.isfinite(s).all():
+        raise ValueError("`scores` must be finite")
+    if isinstance(mean, bool) or not isinstance(mean, (int, float)) and not (hasattr(mean, "ndim") and mean.ndim == 0):
+        raise TypeError(f"`mean` must be a real number, got {type(mean).__name__}")
+    m = float(mean)
+    if not s.min() < m < s.max():
+        raise ValueError(f"`mean` must lie strictly between the smallest and largest score, got {m}")
+    return s, m
+
+
+@numpy_core("scores")
+def max_entropy_pmf(scores: Any, mean: float) -> Any:
+    r"""The pmf of largest entropy with a given mean score, found by constrained optimisation.
+
+    .. math::
+
+        \pi^\star = \arg\max_{\pi}\ -\sum_j \pi_j\log\pi_j \quad\text{s.t.}\quad
+        \sum_j\pi_j = 1,\ \sum_j\pi_j s_j = m ,
+
+    solved numerically (SLSQP from the uniform pmf, entries bounded below by :math:`10^{-15}`),
+    without using the answer Jaynes' principle predicts, :math:`\pi_j\propto e^{\lambda s_j}`
+    (Eq. 47 of the paper, with :math:`\lambda` from :func:`gibbs_inverse_temperature`). The
+    problem is strictly concave, so its local maximum is the global one; SLSQP meets the
+    constraints to about :math:`10^{-8}`. Book: chapter *The Transformer as a TV-VAR*
+    (``05_autoregressive/transformer``).
+
+    Parameters
+    ----------
+    scores : array-like or torch.Tensor, shape (n,), n >= 2
+        The scores :math:`s_j` (for attention, :math:`\mathbf u_t^T\mathbf B\mathbf u_j`).
+    mean : float
+        The constraint :math:`m`, strictly between the smallest and largest score.
+
+    Returns
+    -------
+    array of shape (n,), the backend of ``scores``
+
+    Raises
+    ------
+    TypeError
+        If ``mean`` is not a real number.
+    ValueError
+        If ``scores`` is not a finite vector of length >= 2, or ``mean`` is not strictly inside
+        the range of the scores.
+
+    Examples
+    --------
+    >>> p = max_entropy_pmf([0.0, 1.0, 2.0], 1.0)      # the plain mean: uniform
+    >>> bool(abs(p - 1 / 3).max() < 1e-6)
+    True
+    """
+    import numpy as np
+    from scipy import optimize
+
+    s, m = _check_scores_mean(scores, mean)
+    n = s.size
+    cons = [
+        {"type": "eq", "fun": lambda p: p.sum() - 1, "jac": lambda p: np.ones(n)},
+        {"type": "eq", "fun": lambda p: p @ s - m, "jac": lambda p: s},
+    ]
+    res = optimize.minimize(
+        lambda p: np.sum(p * np.log(p)),
+        np.full(n, 1 / n),
+        jac=lambda p: np.log(p) + 1,
+        constraints=cons,
+        method="SLSQP",
+        bounds=[(1e-15, 1)] * n,
+        options={"ftol": 1e-16, "maxiter": 1000},
+    )
+    return res.x
+
+
+@numpy_core("scores")
+def gibbs_inverse_temperature(scores: Any, mean: float) -> float:
+    r"""The :math:`\lambda` whose softmax :math:`\pi_j \propto e^{\lambda s_j}` has mean score ``mean``.
+
+    Solves :math:`\sum_j \mathrm{softmax}(\lambda s)_j\, s_j = m` by Brent's method on
+    :math:`[-200, 200]` (the mean is increasing in :math:`\lambda`): Jaynes' maximum-entropy
+    pmf under that constraint (Eq. 47 of the paper), to compare with :func:`max_entropy_pmf`.
+    Book: chapter *The Transformer as a TV-VAR* (``05_autoregressive/transformer``).
+
+    Parameters
+    ----------
+    scores : array-like or torch.Tensor, shape (n,), n >= 2
+    mean : float
+        Strictly between the smallest and largest score.
+
+    Returns
+    -------
+    float (a 0-d tensor for torch ``scores``)
+
+    Raises
+    ------
+    TypeError
+        If ``mean`` is not a real number.
+    ValueError
+        If ``scores`` is not a finite vector of length >= 2, ``mean`` is out of range, or no
+        :math:`\lambda` in [-200, 200] reaches it.
+
+    Examples
+    --------
+    >>> gibbs_inverse_temperature([0.0, 1.0, 2.0], 1.0)
+    0.0
+    """
+    from scipy import optimize, special
+
+    s, m = _check_scores_mean(scores, mean)
+    gap = lambda lam: special.softmax(lam * s) @ s - m
+    if gap(-200.0) * gap(200.0) > 0:
+        raise ValueError(f"no inverse temperature in [-200, 200] gives the mean score {m}")
+    if gap(0.0) == 0:
+        return 0.0
+    return float(optimize.brentq(gap, -200, 200, xtol=1e-14))
+
+
 @torch_core("pi", "A")
 def attention_coefficients(pi: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
     r"""The coefficient matrices :math:`\mathbf A_{ij} = \pi_{ij}\mathbf A` of Eqs. (45), (52).
@@ -722,6 +1019,194 @@ def markov_tokens(
         out.append(x)
     H = float(-(mu[:, None] * torch.special.xlogy(P, P)).sum())
     return torch.stack(out, 1), H
+
+
+def _stationary(P: torch.Tensor) -> torch.Tensor:
+    evals, evecs = torch.linalg.eig(P.T)
+    mu = evecs[:, torch.argmin((evals - 1).abs())].real
+    return mu / mu.sum()
+
+
+def _markov_args(ids: Any, P: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    P = _check_tensor(P, "P", 2)
+    if P.shape[0] != P.shape[1] or (P < 0).any() or (P.sum(1) - 1).abs().max() > 1e-9:
+        raise ValueError("`P` must be a square row-stochastic matrix")
+    if not isinstance(ids, torch.Tensor) or ids.dtype != torch.long or ids.ndim != 2 or ids.shape[1] < 2:
+        raise TypeError("`ids` must be an (n, T) tensor of token ids (torch.long) with T >= 2")
+    if ids.min() < 0 or ids.max() >= P.shape[0]:
+        raise ValueError(f"`ids` must lie in 0..{P.shape[0] - 1}")
+    return ids.cpu(), P.double().cpu()
+
+
+def markov_nll(ids: torch.Tensor, P: torch.Tensor) -> float:
+    r"""Per-token negative log-likelihood of sequences under the stationary Markov chain ``P``.
+
+    .. math::
+
+        \frac1{nT}\sum_{i=1}^{n}\Bigl[-\log\mu_{x_{i1}} - \sum_{t=2}^{T}\log P_{x_{i,t-1}x_{it}}\Bigr],
+
+    with :math:`\mu` the stationary law of ``P`` (the law of :func:`markov_tokens`). On samples
+    of the chain itself it estimates the joint entropy per token,
+    :math:`(H(\mu) + (T-1)H)/T`; on a model's samples it scores their quality under the true
+    law. Torch-only (token ids). Book: chapter *Other architectures*
+    (``05_autoregressive/other_architectures``).
+
+    Parameters
+    ----------
+    ids : torch.Tensor of int64, shape (n, T), T >= 2
+    P : torch.Tensor, shape (V, V)
+        Row-stochastic transition matrix.
+
+    Returns
+    -------
+    float
+        Nats per token.
+
+    Raises
+    ------
+    TypeError
+        If ``ids`` is not an (n, T) long tensor or ``P`` not a floating tensor.
+    ValueError
+        If ``P`` is not row-stochastic or an id is out of range.
+
+    Examples
+    --------
+    >>> P = torch.tensor([[0.5, 0.5], [0.5, 0.5]], dtype=torch.float64)
+    >>> round(markov_nll(torch.tensor([[0, 1, 1]]), P), 6) == round(math.log(2), 6)
+    True
+    """
+    ids, P = _markov_args(ids, P)
+    logP, logmu = P.log(), _stationary(P).log()
+    T = ids.shape[1]
+    return ((-logmu[ids[:, 0]] - logP[ids[:, :-1], ids[:, 1:]].sum(1)) / T).mean().item()
+
+
+def bigram_tv(ids: torch.Tensor, P: torch.Tensor) -> float:
+    r"""Total-variation distance between the empirical bigram law of ``ids`` and :math:`\mu_aP_{ab}`.
+
+    .. math::
+
+        \tfrac12\sum_{a,b}\bigl|\hat p(a, b) - \mu_a P_{ab}\bigr| ,
+
+    :math:`\hat p` the frequency of the pair :math:`(x_{t-1}, x_t) = (a, b)` over all sequences and
+    positions, :math:`\mu` the stationary law of ``P``. Zero only if a sampler reproduces the
+    chain's pair statistics; a finite sample of the chain itself has a small positive value.
+    Torch-only (token ids). Book: chapter *Other architectures*
+    (``05_autoregressive/other_architectures``).
+
+    Parameters
+    ----------
+    ids : torch.Tensor of int64, shape (n, T), T >= 2
+    P : torch.Tensor, shape (V, V)
+        Row-stochastic transition matrix.
+
+    Returns
+    -------
+    float in [0, 1]
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`markov_nll`.
+
+    Examples
+    --------
+    >>> P = torch.tensor([[0.0, 1.0], [1.0, 0.0]], dtype=torch.float64)
+    >>> bigram_tv(torch.tensor([[0, 1, 0, 1, 0]]), P)
+    0.0
+    """
+    ids, P = _markov_args(ids, P)
+    V = P.shape[0]
+    counts = torch.zeros(V, V, dtype=torch.float64)
+    pairs = (ids[:, :-1].reshape(-1), ids[:, 1:].reshape(-1))
+    counts.index_put_(pairs, torch.ones(ids[:, 1:].numel(), dtype=torch.float64), accumulate=True)
+    return 0.5 * (counts / counts.sum() - _stationary(P)[:, None] * P).abs().sum().item()
+
+
+@torch.no_grad()
+def sample_autoregressive(model: Any, first: torch.Tensor, n: int, T: int, *, seed: Any = 0) -> torch.Tensor:
+    r"""Draw ``n`` sequences of length ``T`` from a next-token model, token by token.
+
+    The first token comes from the pmf ``first``; then :math:`x_{t+1}\sim\mathrm{softmax}`
+    of the model's last logits after the prefix :math:`x_{1:t}` (Eq. 44 of the paper read as a
+    sampler). ``model(ids)`` must map (n, t) token ids to (n, t, V) logits, as
+    :class:`TinyGPT` does. Torch-only; draws on the CPU from ``seed`` (an int, ``None`` or a
+    CPU ``torch.Generator``), so a run is reproducible on any device. Book: chapter *Other
+    architectures* (``05_autoregressive/other_architectures``).
+
+    Parameters
+    ----------
+    model : callable
+        Token ids (n, t) on the model's device -> logits (n, t, V).
+    first : torch.Tensor, shape (V,)
+        The pmf of the first token.
+    n, T : int >= 1
+        Number and length of the sequences.
+    seed : int, None or torch.Generator
+
+    Returns
+    -------
+    torch.Tensor of int64, shape (n, T), on the device of ``model``'s parameters (CPU if none)
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``first`` is not a pmf tensor, or ``n``, ``T`` are not positive ints.
+    """
+    require_torch(first, "first")
+    if first.ndim != 1 or (first < 0).any() or abs(float(first.sum()) - 1) > 1e-6:
+        raise ValueError("`first` must be a pmf vector")
+    n = _check_int(n, "n", 1)
+    T = _check_int(T, "T", 1)
+    params = list(model.parameters()) if isinstance(model, torch.nn.Module) else []
+    device = params[0].device if params else torch.device("cpu")
+    g = torch_generator(seed)
+    ids = torch.multinomial(first.float().cpu().expand(n, -1), 1, generator=g).to(device)
+    for _ in range(T - 1):
+        p = model(ids)[:, -1].softmax(-1).cpu()
+        ids = torch.cat([ids, torch.multinomial(p, 1, generator=g).to(device)], 1)
+    return ids
+
+
+def forward_flops(model: torch.nn.Module, length: int) -> int:
+    r"""Floating-point operations of one forward pass of a token model on one sequence.
+
+    Counts with ``torch.utils.flop_counter.FlopCounterMode`` (a multiply-add is 2 FLOPs), with
+    attention routed through the math backend of scaled-dot-product attention so that its
+    matrix products are counted; the input is ``length`` zeros (token id 0) on the model's
+    device. For a Transformer of :math:`L` layers, width :math:`d` and vocabulary :math:`V` this
+    is :math:`L(24td^2 + 4t^2d) + 2tdV` at :math:`t` = ``length``. Torch-only. Book: chapter
+    *Other architectures* (``05_autoregressive/other_architectures``).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Maps token ids (1, t) to logits.
+    length : int >= 1
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a ``torch.nn.Module``.
+    ValueError
+        If ``length`` is not a positive int.
+    """
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"`model` must be a torch.nn.Module, got {type(model).__name__}")
+    length = _check_int(length, "length", 1)
+    params = list(model.parameters())
+    device = params[0].device if params else torch.device("cpu")
+    fc = FlopCounterMode(display=False)
+    with sdpa_kernel(SDPBackend.MATH), fc, torch.no_grad():
+        model(torch.zeros(1, length, dtype=torch.long, device=device))
+    return int(fc.get_total_flops())
 
 
 def train_gpt(

@@ -184,3 +184,55 @@ def test_fit_readout_validation(kwargs, exc):
     args = {"features": phi, "targets": y, "n_outputs": 3, "radius": 1.0} | kwargs
     with pytest.raises(exc, match=next(iter(kwargs))):
         bd.fit_readout(**args)
+
+
+# --- models read at the last position, the logit shift and the memoriser (generalization chapter) ---
+
+
+def _tiny():
+    from semlib import tvvar as tv
+
+    return tv.TinyGPT(5, 4, seed=0, dtype=torch.float64, d_model=8, n_heads=2, n_layers=1)
+
+
+def test_last_logits_and_features():
+    m = _tiny().eval()
+    ids = torch.randint(0, 5, (6, 4), generator=torch.Generator().manual_seed(0))
+    z, y = bd.last_logits(m, ids)
+    assert z.shape == (6, 5) and z.dtype == torch.float64 and torch.equal(y, ids[:, -1])
+    with torch.no_grad():
+        torch.testing.assert_close(z, m(ids[:, :-1])[:, -1])
+    phi, y2 = bd.last_features(m, ids)
+    torch.testing.assert_close(phi.norm(dim=1), torch.ones(6, dtype=torch.float64))
+    assert torch.equal(y2, y)
+    with pytest.raises(TypeError, match="ids"):
+        bd.last_logits(m, ids.double())
+    with pytest.raises(TypeError, match="model"):
+        bd.last_features(object(), ids)
+
+
+def test_shift_logits_moves_every_logit_by_c_and_keeps_the_model():
+    m = _tiny().eval()
+    ids = torch.randint(0, 5, (6, 4), generator=torch.Generator().manual_seed(1))
+    z, _ = bd.last_logits(m, ids)
+    z2, _ = bd.last_logits(bd.shift_logits(m, 3.0), ids)
+    torch.testing.assert_close(z2 - z, torch.full_like(z, 3.0), atol=1e-9, rtol=0)
+    z_again, _ = bd.last_logits(m, ids)
+    assert torch.equal(z_again, z)
+    with pytest.raises(TypeError, match="c"):
+        bd.shift_logits(m, "3")
+
+
+def test_memoriser_trial_exact_test_loss_matches_monte_carlo():
+    t = bd.memoriser_trial(200, 0, V=3, L=3, delta=0.05)
+    assert t.bound.empirical >= 0 and t.test > 0 and t.bound.M == 200
+    g = torch.Generator().manual_seed(5)
+    n = 200_000
+    c_new, y_new = torch.randint(0, 27, (n,), generator=g), torch.randint(0, 3, (n,), generator=g)
+    pos = torch.searchsorted(t.unique, c_new).clamp(max=len(t.unique) - 1)
+    hit = t.unique[pos] == c_new
+    logits = torch.where(hit[:, None], t.table[pos], torch.zeros(n, 3, dtype=torch.float64))
+    mc = bd.per_sample_loss(logits, y_new).mean().item()
+    assert abs(mc - t.test) < 0.05
+    with pytest.raises(ValueError, match="K"):
+        bd.memoriser_trial(10, 0, V=3, L=2, delta=0.05, K=0.0)

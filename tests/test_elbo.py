@@ -183,3 +183,53 @@ def test_validation():
         el.train_alignment(m, torch.tensor([[0, 1]]), "nll")
     with pytest.raises(ValueError, match="A"):
         el.LatentAlignmentLM(3, A=torch.zeros(2, 2, **D64))
+
+
+# --- categorical_entropy, paired_difference and elbo_path (the ELBO chapter) ---
+
+
+def test_categorical_entropy_masks_the_future_and_matches_the_formula():
+    lp = torch.log_softmax(torch.randn(4, 5, dtype=torch.float64), -1)
+    lp[:, 3:] = -math.inf
+    lp = torch.log_softmax(lp, -1)
+    p = lp.exp()
+    hand = -(p[:, :3] * lp[:, :3]).sum(-1)
+    torch.testing.assert_close(el.categorical_entropy(lp), hand)
+    assert el.categorical_entropy([0.0, -math.inf]) == 0.0
+    with pytest.raises(ValueError, match="log_p"):
+        el.categorical_entropy([0.5, -1.0])
+
+
+def test_paired_difference_mean_and_standard_error():
+    import numpy as np
+
+    a, b = np.array([1.0, 4.0, 2.0, 7.0]), np.array([0.5, 3.0, 2.5, 5.0])
+    m, se = el.paired_difference(a, b)
+    d = a - b
+    assert m == d.mean() and abs(se - d.std(ddof=1) / 2) < 1e-15
+    mt, set_ = el.paired_difference(torch.as_tensor(a), torch.as_tensor(b))
+    assert isinstance(mt, float) and isinstance(set_, float) and mt == m
+    with pytest.raises(ValueError, match="same shape"):
+        el.paired_difference(a, b[:3])
+    with pytest.raises(ValueError, match="at least 2"):
+        el.paired_difference([1.0], [2.0])
+    with pytest.raises(ValueError, match="finite"):
+        el.paired_difference([1.0, math.nan], [2.0, 3.0])
+
+
+def test_elbo_path_adds_up_to_the_loglik_and_reaches_it_at_the_posterior():
+    import numpy as np
+
+    m = el.LatentAlignmentLM(5, seed=3)
+    ids = el.sample_alignment_source(m, 4, 6, seed=2)
+    path = el.elbo_path(m, ids, 1, 3, 1.0, np.linspace(0, 1, 11))
+    assert path.elbo.shape == (11,) and path.prior.shape == (4,) and path.posterior.shape == (4,)
+    np.testing.assert_allclose(path.elbo + path.kl, path.loglik, atol=1e-12)
+    assert abs(path.elbo[-1] - path.loglik) < 1e-12 and np.all(np.diff(path.elbo) > -1e-12)
+    assert path.soft <= 0 and abs(path.prior.sum() - 1) < 1e-12
+    with pytest.raises(TypeError, match="model"):
+        el.elbo_path(object(), ids, 0, 0, 1.0, [0.0])
+    with pytest.raises(ValueError, match="query"):
+        el.elbo_path(m, ids, 0, 5, 1.0, [0.0])
+    with pytest.raises(ValueError, match="lams"):
+        el.elbo_path(m, ids, 0, 0, 1.0, [1.5])

@@ -370,3 +370,107 @@ def test_seed_is_the_one_random_state_argument():
         E.train_dine(crit, x, x, 1, seed=-1, progress=False)
     with pytest.raises(TypeError, match="seed"):
         E.train_mine(_PairCritic(), lambda: (x[:, 0], x[:, 1]), 1, seed=1.5, progress=False)
+
+
+# --- the paired-row Gaussian critic and the concatenation critic (information_measures chapter) ---
+
+
+def test_gaussian_ratio_critic_is_the_diagonal_of_the_score_matrix():
+    x, y = E.correlated_gaussian_batches(0.7, 3, 6, 2, seed=1)
+    diag = np.diagonal(E.gaussian_ratio_scores(x, y, 0.7), axis1=-2, axis2=-1)
+    np.testing.assert_allclose(E.gaussian_ratio_critic(x, y, 0.7), diag, rtol=0, atol=1e-12)
+    t = E.gaussian_ratio_critic(torch.as_tensor(x), torch.as_tensor(y), 0.7)
+    assert isinstance(t, torch.Tensor) and t.shape == (2, 6)
+    np.testing.assert_allclose(t.numpy(), diag, rtol=0, atol=1e-12)
+    assert isinstance(E.gaussian_ratio_critic(x[0, 0], y[0, 0], 0.7), float)
+
+
+def test_gaussian_ratio_critic_averages_to_the_mutual_information():
+    rho, d = 0.9, 2
+    x, y = E.correlated_gaussian_batches(rho, d, 200_000, 1, seed=0)
+    vals = E.gaussian_ratio_critic(x[0], y[0], rho)
+    exact = -0.5 * d * math.log(1 - rho**2)
+    assert abs(vals.mean() - exact) < 4 * vals.std() / math.sqrt(vals.size)
+
+
+def test_gaussian_ratio_critic_validates():
+    x = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="rho"):
+        E.gaussian_ratio_critic(x, x, 1.0)
+    with pytest.raises(TypeError, match="rho"):
+        E.gaussian_ratio_critic(x, x, "0.5")
+    with pytest.raises(ValueError, match="same shape"):
+        E.gaussian_ratio_critic(x, np.zeros((3, 3)), 0.5)
+    with pytest.raises(TypeError, match="numpy or both"):
+        E.gaussian_ratio_critic(x, torch.zeros(3, 2), 0.5)
+    with pytest.raises(ValueError, match="x"):
+        E.gaussian_ratio_critic(np.full((3, 2), np.nan), x, 0.5)
+
+
+def test_concat_critic_scores_pairs_and_validates():
+    torch.manual_seed(0)
+    critic = E.ConcatCritic(2, 3, hidden=8, dtype=torch.float64)
+    x, y = torch.randn(5, 2, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64)
+    out = critic(x, y)
+    assert out.shape == (5,) and out.dtype == torch.float64
+    # the score reads the concatenation: the first layer sees [x; y]
+    lin = critic.net[0]
+    assert lin.in_features == 5 and lin.out_features == 8
+    torch.testing.assert_close(critic.net[:2](torch.cat([x, y], -1)), critic.net[1](lin(torch.cat([x, y], -1))))
+    with pytest.raises(ValueError, match="hidden"):
+        E.ConcatCritic(2, 2, hidden=0)
+    with pytest.raises(ValueError, match="dim_y"):
+        E.ConcatCritic(2, True)
+    with pytest.raises(TypeError, match="x"):
+        critic(np.zeros((5, 2)), y)
+    with pytest.raises(ValueError, match="dimensions"):
+        critic(y, x)
+
+
+def test_concat_critic_learns_with_mine():
+    rho = 0.8
+    rng = np.random.default_rng(0)
+
+    def sample(n=128):
+        x, y = E.correlated_gaussian_batches(rho, 1, n, 1, seed=rng)
+        return torch.as_tensor(x[0], dtype=torch.float32), torch.as_tensor(y[0], dtype=torch.float32)
+
+    torch.manual_seed(0)
+    critic = E.ConcatCritic(1, 1, hidden=16)
+    E.train_mine(critic, sample, 300, lr=3e-3, seed=0, progress=False)
+    x, y = sample(4096)
+    with torch.no_grad():
+        est = float(E.dv_bound(critic(x, y), critic(x, y[torch.randperm(4096)])))
+    assert 0.2 < est < -0.5 * math.log(1 - rho**2) + 0.1
+
+
+# --- the Gaussian test bed of InfoNCE (chapter on Eqs. 42-43) ---------------------------------------
+
+
+def test_gaussian_ratio_scores_are_the_density_ratio_and_make_infonce_tight():
+    from semlib.estimators import GaussianCritic, correlated_gaussian_batches, gaussian_ratio_scores, infonce_bound
+
+    x, y = correlated_gaussian_batches(0.6, 2, 512, 4, seed=0)
+    s = gaussian_ratio_scores(x, y, 0.6)
+    v = 1 - 0.36
+    hand = (-0.5 * np.log(v) - (y[0, 1] - 0.6 * x[0, 0]) ** 2 / (2 * v) + y[0, 1] ** 2 / 2).sum()
+    assert s.shape == (4, 512, 512) and np.isclose(s[0, 0, 1], hand)
+    true_I = -np.log(v)  # d = 2 coordinates of -1/2 log(1 - rho^2)
+    assert abs(infonce_bound(s) - true_I) < 0.1
+    st = gaussian_ratio_scores(torch.as_tensor(x), torch.as_tensor(y), 0.6)
+    assert torch.is_tensor(st) and np.allclose(st.numpy(), s)
+    critic = GaussianCritic(2, 2, dtype=torch.float64)
+    assert tuple(critic.scores(torch.as_tensor(x[0]), torch.as_tensor(y[0])).shape) == (512, 512)
+
+
+def test_correlated_gaussian_batches_validates_and_is_seeded():
+    from semlib.estimators import correlated_gaussian_batches, gaussian_ratio_scores
+
+    a, b = correlated_gaussian_batches(0.3, 1, 4, 2, seed=5), correlated_gaussian_batches(0.3, 1, 4, 2, seed=5)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    with pytest.raises(ValueError, match="rho"):
+        correlated_gaussian_batches(1.0, 1, 4, 2)
+    with pytest.raises(ValueError, match="K"):
+        correlated_gaussian_batches(0.3, 1, 0, 2)
+    with pytest.raises(ValueError, match="same shape"):
+        gaussian_ratio_scores(np.zeros((3, 2)), np.zeros((4, 2)), 0.3)

@@ -567,3 +567,43 @@ def test_gw_exact_validation_names_the_argument():
         g.gromov_wasserstein_exact(cloud(3, 3), cloud(3, 3), atol=-1.0)
     with pytest.raises(ValueError, match="`x`"):
         g.gromov_wasserstein_exact(np.zeros(3), cloud(3, 3))
+
+
+# --- the arithmetic-free baseline and the questions of a relation (semantic-space chapter) ---
+
+
+def test_analogy_only_c_is_the_nearest_neighbour_of_c_without_a_and_b():
+    V = np.random.default_rng(3).standard_normal((40, 5))
+    a, b, c = np.array([0, 5]), np.array([1, 6]), np.array([2, 7])
+    res = g.analogy(V, a, b, c, k=4, method="only-c")
+    nn_ids, _ = g.nearest_neighbors(V, c, k=6)
+    for row, nn_row, ai, bi in zip(res.ids, nn_ids, a, b):
+        expected = [i for i in nn_row if i not in (ai, bi)][:4]
+        assert row.tolist() == expected
+    U = V / np.linalg.norm(V, axis=1, keepdims=True)
+    np.testing.assert_allclose(res.scores[0], U[res.ids[0]] @ U[2], atol=1e-12)
+
+
+def test_analogy_questions_lists_every_ordered_pair_of_pairs():
+    q = g.analogy_questions(np.array([10, 20, 30, 40]), torch.tensor([11, 21, 31, 41]))
+    assert q.shape == (12, 4) and q.dtype == np.int64
+    loop = [
+        (x1, y1, x2, y2)
+        for x1, y1 in zip([10, 20, 30, 40], [11, 21, 31, 41])
+        for x2, y2 in zip([10, 20, 30, 40], [11, 21, 31, 41])
+        if x1 != x2
+    ]
+    assert [tuple(r) for r in q.tolist()] == loop
+
+
+def test_analogy_questions_validates():
+    with pytest.raises(ValueError, match="same length"):
+        g.analogy_questions([0, 1], [2, 3, 4])
+    with pytest.raises(ValueError, match="two pairs"):
+        g.analogy_questions([0], [1])
+    with pytest.raises(TypeError, match="first"):
+        g.analogy_questions([0.0, 1.0], [2, 3])
+    with pytest.raises(ValueError, match="second"):
+        g.analogy_questions([0, 1], [[2, 3]])
+    with pytest.raises(ValueError, match="non-negative"):
+        g.analogy_questions([0, -1], [2, 3])

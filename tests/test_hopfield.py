@@ -248,3 +248,27 @@ def test_nan_inputs_raise_instead_of_returning_nan():
         hf.modern_hopfield_capacity(5, [4], query_noise=-0.1)
     with pytest.raises(ValueError, match="K"):
         hf.modern_hopfield_capacity(5, [4], K=-1.0)
+
+
+# --- half_load (the memory-capacity chapter) ---
+
+
+def test_half_load_interpolates_the_first_crossing():
+    loads = np.array([0.1, 0.2, 0.3, 0.4])
+    assert hf.half_load(loads, [1.0, 0.75, 0.25, 0.6]) == 0.25  # the first crossing, not a later one
+    assert abs(hf.half_load(loads, [1.0, 0.9, 0.5, 0.1], level=0.5) - 0.3) < 1e-15  # equal to the level is not below
+    t = hf.half_load(torch.tensor([0.1, 0.2]), torch.tensor([0.6, 0.4]))
+    assert isinstance(t, torch.Tensor) and abs(float(t) - 0.15) < 1e-7
+
+
+def test_half_load_validates():
+    with pytest.raises(ValueError, match="start at or above"):
+        hf.half_load([0.1, 0.2], [0.4, 0.3])
+    with pytest.raises(ValueError, match="start at or above"):
+        hf.half_load([0.1, 0.2], [0.9, 0.8])
+    with pytest.raises(ValueError, match="increasing"):
+        hf.half_load([0.2, 0.1], [0.9, 0.1])
+    with pytest.raises(ValueError, match="same length"):
+        hf.half_load([0.1, 0.2, 0.3], [0.9, 0.1])
+    with pytest.raises(ValueError, match="level"):
+        hf.half_load([0.1, 0.2], [0.9, 0.1], level=1.5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -214,3 +215,192 @@ def test_property_tvvar_equals_sdpa(B, T, d, d_k, scale, seed):
     assert (r.outputs - ref).abs().max() < 1e-9 * max(1.0, float(ref.abs().max()))
     # the first row attends only to itself: y_0 = A u_0
     assert torch.allclose(r.outputs[:, 0], u[:, 0] @ Wv.T, atol=1e-10)
+
+
+# --- toeplitz_defect (the other-architectures chapter) ---
+
+
+def test_toeplitz_defect_is_zero_for_lti_coefficients_and_matches_a_loop():
+    gen = torch.Generator().manual_seed(0)
+    blocks = torch.randn(5, 2, 3, generator=gen, dtype=torch.float64)  # one block per lag
+    T = 5
+    A = torch.zeros(T, T, 2, 3, dtype=torch.float64)
+    for t in range(T):
+        for j in range(t + 1):
+            A[t, j] = blocks[t - j]
+    A[0, 3] = 9.0  # the upper triangle is not read
+    assert float(tv.toeplitz_defect(A)) == 0.0
+    B_ = torch.randn(T, T, 2, 3, generator=gen, dtype=torch.float64)
+    loop = max(float((B_[t, t - lag] - B_[lag, 0]).abs().max()) for lag in range(T) for t in range(lag, T))
+    assert abs(float(tv.toeplitz_defect(B_)) - loop) < 1e-15
+    rel = tv.toeplitz_defect(B_, relative=True)
+    assert abs(float(rel) - loop / float(B_.abs().max())) < 1e-15
+
+
+def test_toeplitz_defect_backends_and_batches():
+    A = np.random.default_rng(1).standard_normal((2, 4, 4, 1, 1))
+    batch = tv.toeplitz_defect(A)
+    assert isinstance(batch, np.ndarray) and batch.shape == (2,)
+    singles = [tv.toeplitz_defect(a) for a in A]
+    assert all(isinstance(v, float) for v in singles)
+    np.testing.assert_allclose(batch, singles, rtol=0, atol=0)
+    t = tv.toeplitz_defect(torch.as_tensor(A[0], dtype=torch.float32))
+    assert isinstance(t, torch.Tensor) and t.ndim == 0 and t.dtype == torch.float32
+
+
+def test_toeplitz_defect_validates():
+    with pytest.raises(ValueError, match="`A`"):
+        tv.toeplitz_defect(np.zeros((3, 3, 2)))
+    with pytest.raises(ValueError, match="equal time axes"):
+        tv.toeplitz_defect(np.zeros((3, 4, 1, 1)))
+    with pytest.raises(ValueError, match="nonzero"):
+        tv.toeplitz_defect(np.zeros((3, 3, 1, 1)), relative=True)
+    with pytest.raises(ValueError, match="finite"):
+        tv.toeplitz_defect(np.full((3, 3, 1, 1), np.nan))
+
+
+# --- rank_one_defect, antisymmetry and Jaynes' maximum entropy (the transformer chapter) ---
+
+
+def test_rank_one_defect_zero_for_one_head_positive_for_two():
+    gen = torch.Generator().manual_seed(4)
+    T = 6
+    pis = [
+        torch.softmax(
+            torch.randn(T, T, generator=gen, dtype=torch.float64).masked_fill(
+                ~torch.ones(T, T, dtype=torch.bool).tril(), float("-inf")
+            ),
+            -1,
+        )
+        for _ in range(2)
+    ]
+    As = [torch.randn(3, 3, generator=gen, dtype=torch.float64) for _ in range(2)]
+    one = tv.rank_one_defect(tv.attention_coefficients(pis[0], As[0]))
+    two = tv.rank_one_defect(tv.multihead_coefficients(pis, As))
+    assert one.shape == (T - 1,) and float(one.max()) < 1e-12 and float(two.min()) > 1e-3
+    coef = tv.multihead_coefficients(pis, As)
+    loop = [
+        float(
+            torch.linalg.svdvals(coef[t, : t + 1].reshape(t + 1, -1))[1]
+            / torch.linalg.svdvals(coef[t, : t + 1].reshape(t + 1, -1))[0]
+        )
+        for t in range(1, T)
+    ]
+    np.testing.assert_allclose(two.numpy(), loop, rtol=1e-12)
+    batch = tv.rank_one_defect(np.stack([coef.numpy(), coef.numpy()]))
+    assert isinstance(batch, np.ndarray) and batch.shape == (2, T - 1)
+
+
+def test_rank_one_defect_validates():
+    with pytest.raises(ValueError, match="T >= 2"):
+        tv.rank_one_defect(np.ones((1, 1, 2, 2)))
+    with pytest.raises(ValueError, match="all zero"):
+        tv.rank_one_defect(np.zeros((3, 3, 2, 2)))
+
+
+def test_antisymmetry_values_and_validation():
+    assert tv.antisymmetry(np.eye(3)) == 0.0
+    assert abs(tv.antisymmetry([[0.0, 2.0], [-2.0, 0.0]]) - 1.0) < 1e-15
+    B = np.random.default_rng(0).standard_normal((400, 400))
+    assert abs(tv.antisymmetry(B) - 1 / math.sqrt(2)) < 0.01
+    t = tv.antisymmetry(torch.as_tensor(np.stack([B[:3, :3], np.eye(3)]), dtype=torch.float32))
+    assert isinstance(t, torch.Tensor) and t.shape == (2,) and t.dtype == torch.float32
+    with pytest.raises(ValueError, match="square"):
+        tv.antisymmetry(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="zero"):
+        tv.antisymmetry(np.zeros((2, 2)))
+
+
+def test_max_entropy_pmf_is_the_softmax_at_the_matching_temperature():
+    s = np.random.default_rng(2).standard_normal(9)
+    for m in np.quantile(s, [0.2, 0.5, 0.8]):
+        lam = tv.gibbs_inverse_temperature(s, m)
+        gibbs = np.exp(lam * s - (lam * s).max())
+        gibbs /= gibbs.sum()
+        assert abs(gibbs @ s - m) < 1e-12
+        p = tv.max_entropy_pmf(s, m)
+        assert abs(p.sum() - 1) < 1e-8 and abs(p @ s - m) < 1e-8
+        assert np.abs(p - gibbs).max() < 1e-6
+    t = tv.max_entropy_pmf(torch.as_tensor(s), float(np.median(s)))
+    assert isinstance(t, torch.Tensor) and t.shape == (9,)
+
+
+def test_max_entropy_validates():
+    with pytest.raises(ValueError, match="strictly between"):
+        tv.max_entropy_pmf([0.0, 1.0], 1.0)
+    with pytest.raises(ValueError, match="one-dimensional"):
+        tv.gibbs_inverse_temperature([[0.0, 1.0]], 0.5)
+    with pytest.raises(TypeError, match="mean"):
+        tv.gibbs_inverse_temperature([0.0, 1.0], "0.5")
+    with pytest.raises(ValueError, match="finite"):
+        tv.max_entropy_pmf([0.0, np.nan, 1.0], 0.5)
+
+
+# --- Markov scoring, sampling and FLOP counting (the other-architectures chapter) ---
+
+
+def _chain():
+    P = torch.tensor([[0.9, 0.1, 0.0], [0.2, 0.5, 0.3], [0.3, 0.3, 0.4]], dtype=torch.float64)
+    return P
+
+
+def test_markov_nll_of_the_chain_estimates_the_joint_entropy_per_token():
+    P = _chain()
+    ids, H = tv.markov_tokens(P, 4000, 6, seed=0)
+    evals, evecs = torch.linalg.eig(P.T)
+    mu = evecs[:, torch.argmin((evals - 1).abs())].real
+    mu = mu / mu.sum()
+    H_mu = float(-(mu * mu.log()).sum())
+    assert abs(tv.markov_nll(ids, P) - (H_mu + 5 * H) / 6) < 0.02
+    assert tv.bigram_tv(ids, P) < 0.02
+    uniform = torch.randint(0, 3, (4000, 6), generator=torch.Generator().manual_seed(1))
+    assert tv.bigram_tv(uniform, P) > 0.1
+
+
+def test_markov_scoring_validates():
+    P = _chain()
+    with pytest.raises(TypeError, match="ids"):
+        tv.markov_nll(torch.zeros(3, 4), P)
+    with pytest.raises(ValueError, match="lie in"):
+        tv.bigram_tv(torch.full((2, 3), 5), P)
+    with pytest.raises(ValueError, match="row-stochastic"):
+        tv.markov_nll(torch.zeros(2, 3, dtype=torch.long), 2 * P)
+
+
+def test_sample_autoregressive_follows_the_model():
+    P = _chain()
+
+    class Bigram(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.logP = torch.nn.Parameter(P.clamp_min(1e-30).log())
+
+        def forward(self, ids):
+            return self.logP[ids]
+
+    first = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    ids = tv.sample_autoregressive(Bigram(), first, 3000, 5, seed=3)
+    assert ids.shape == (3000, 5) and bool((ids[:, 0] == 0).all())
+    # transitions 0 -> 2 have probability 0
+    assert not bool(((ids[:, :-1] == 0) & (ids[:, 1:] == 2)).any())
+    again = tv.sample_autoregressive(Bigram(), first, 3000, 5, seed=3)
+    assert torch.equal(ids, again)
+    with pytest.raises(ValueError, match="pmf"):
+        tv.sample_autoregressive(Bigram(), torch.tensor([0.5, 0.1, 0.1]), 2, 3)
+
+
+def test_forward_flops_counts_a_linear_layer():
+    class Lin(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(4, 8)
+            self.out = torch.nn.Linear(8, 5, bias=False)
+
+        def forward(self, ids):
+            return self.out(self.emb(ids))
+
+    assert tv.forward_flops(Lin(), 3) == 2 * 3 * 8 * 5
+    with pytest.raises(TypeError, match="model"):
+        tv.forward_flops(lambda ids: ids, 3)
+    with pytest.raises(ValueError, match="length"):
+        tv.forward_flops(Lin(), 0)
