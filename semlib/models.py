@@ -35,7 +35,17 @@ function (Definition 6, Eqs. 11-12, per generated token) by enumeration, and
 :func:`mc_pretraining_distortion` estimates the first by sampling where
 enumeration stops being possible.
 
-Torch, float64, on the device of the tables. Introduced, with the model
+The exact toy LLM of the paper's Eq. (7) is tabular and small enough to
+enumerate: :func:`next_token_law` turns a logit table into next-token laws
+at a temperature, :func:`autoregressive_joint` multiplies them into the
+joint law of prompt and continuation, :func:`generate` samples by running
+the feedback loop of Fig. 1, and :func:`ml_code_length` and
+:func:`code_lengths` give the data parts of the two-part codes of Remark 1
+(Eqs. 8-9) from counts. These are numpy at heart (numpy in, numpy out;
+torch in, torch out), introduced in the chapter *The probabilistic model of
+an LLM* (§III-A).
+
+The rest is torch, float64, on the device of the tables. Introduced, with the model
 families and the exact kernel fits (:func:`fit_kernel`, :func:`fit_kernel_counts`),
 in the chapter *The directed rate-distortion function of pre-training* (§III-B of
 the paper); the end token in *Semantic information flow* (§III-D).
@@ -46,11 +56,14 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from . import _backend as _bk
+from . import info as _info
 from ._backend import check_int as _check_int
+from ._backend import numpy_core
 
 __all__ = [
     "TokenSource",
@@ -68,6 +81,12 @@ __all__ = [
     "fit_kernel",
     "transition_counts",
     "fit_kernel_counts",
+    "next_token_law",
+    "autoregressive_joint",
+    "generate",
+    "ml_code_length",
+    "CodeLengths",
+    "code_lengths",
 ]
 
 
@@ -936,3 +955,366 @@ def fit_kernel_counts(
 
     opt.step(closure)
     return th.detach()
+
+
+# --- the exact toy LLM of Eq. (7) (the chapter *The probabilistic model of an LLM*, §III-A) ---
+
+
+def _lists_to_numpy(
+    values: dict[str, Any],
+) -> tuple[dict[str, Any], Any, Any]:
+    """Tensors (alone or in lists) as numpy float64/int64; also the first tensor's device and floating dtype."""
+    device = None
+    dtype = None
+
+    def conv(x: Any) -> Any:
+        nonlocal device, dtype
+        if isinstance(x, torch.Tensor):
+            if device is None:
+                device = x.device
+            if dtype is None and x.is_floating_point():
+                dtype = x.dtype
+            return x.detach().cpu().numpy()
+        return x
+
+    out = {}
+    for name, value in values.items():
+        if isinstance(value, (list, tuple)):
+            out[name] = [conv(v) for v in value]
+        else:
+            out[name] = conv(value)
+    return out, device, dtype
+
+
+def _back_to_torch(x: Any, device: Any, dtype: Any) -> Any:
+    """A numpy result as a tensor on ``device`` (floating in ``dtype``, float64 if None); ``device`` None: unchanged."""
+    if device is None:
+        return x
+    if isinstance(x, (float, np.floating)) or (isinstance(x, np.ndarray) and x.dtype.kind == "f"):
+        return torch.as_tensor(np.asarray(x, dtype=np.float64), device=device).to(dtype or torch.float64)
+    return torch.as_tensor(np.ascontiguousarray(x), device=device)
+
+
+def _check_rows(table: np.ndarray, name: str) -> None:
+    if not np.all(np.isfinite(table)) or np.any(table < 0):
+        raise ValueError(f"`{name}` must have finite, non-negative entries")
+    worst = float(np.abs(table.sum(axis=-1) - 1).max()) if table.size else 0.0
+    if worst > 1e-6:
+        raise ValueError(f"`{name}` must sum to 1 over its last axis for every context; worst deviation {worst:.3g}")
+
+
+@numpy_core("logits")
+def next_token_law(logits: Any, tau: float = 1.0) -> Any:
+    r"""Next-token law :math:`Q_\Phi(u \mid c) = \operatorname{softmax}(\Phi_c / \tau)` of a logit table.
+
+    One row of logits per context :math:`c`, turned into the conditional
+    law of the paper's Eq. (7), :math:`P(U_t \mid U_{n+1:t-1}, S_{1:n};
+    \Phi)`, by a softmax at temperature :math:`\tau` over the last axis
+    (computed stably, the largest logit of each row subtracted first).
+
+    Parameters
+    ----------
+    logits : array-like or torch.Tensor, shape (..., V)
+        Finite logits :math:`\Phi`; the leading axes index the context.
+    tau : float, default 1.0
+        Temperature :math:`\tau > 0`; :math:`\tau \to 0` tends to greedy
+        (argmax) decoding, :math:`\tau \to \infty` to the uniform law.
+
+    Returns
+    -------
+    array or tensor, shape of ``logits``
+        Each row a pmf.
+
+    Raises
+    ------
+    ValueError
+        If ``logits`` is empty, 0-d or not finite, or ``tau`` is not positive and finite.
+    TypeError
+        If ``tau`` is not a real number.
+
+    Examples
+    --------
+    >>> next_token_law([0.0, np.log(3.0)]).round(6)
+    array([0.25, 0.75])
+    >>> next_token_law([0.0, 1.0], tau=1e-3).round(6)
+    array([0., 1.])
+    """
+    tau = _bk.check_positive_real(tau, "tau")
+    z = _bk.as_float_array(logits, "logits")
+    if z.ndim == 0 or z.size == 0:
+        raise ValueError(f"`logits` must have at least one axis and one entry, got shape {z.shape}")
+    if not np.all(np.isfinite(z)):
+        raise ValueError("`logits` must be finite")
+    z = z / tau
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def autoregressive_joint(prompt_conditionals: Any, logits: Any, tau: float = 1.0) -> Any:
+    r"""Joint law of prompt and continuation of a tabular LLM, by the chain rule of Eq. (7).
+
+    .. math::
+
+        P(S_{1:n}, U_{n+1:T}) = P(S_{1:n}) \prod_{t=n+1}^{T} Q_\Phi(U_t \mid U_{n+1:t-1}, S_{1:n}),
+
+    the paper's Eq. (7) applied for :math:`t = n+1, \dots, T`, each factor a
+    :func:`next_token_law` of one logit table at temperature :math:`\tau`.
+
+    Parameters
+    ----------
+    prompt_conditionals : sequence of array-like or torch.Tensor
+        The prompt law by its own chain rule: ``prompt_conditionals[k]`` has
+        ``k + 1`` axes, :math:`P(S_{k+1} \mid S_{1:k})` (as
+        :func:`semlib.info.joint_from_conditionals`).
+    logits : sequence of array-like or torch.Tensor
+        ``logits[j]`` has ``n + j + 1`` axes (``n = len(prompt_conditionals)``):
+        the logits of :math:`U_{n+j+1}` for every context
+        :math:`(S_{1:n}, U_{n+1:n+j})`.
+    tau : float, default 1.0
+        Temperature :math:`\tau > 0` of every next-token law.
+
+    Returns
+    -------
+    array or tensor with ``len(prompt_conditionals) + len(logits)`` axes
+        The joint pmf, axes :math:`(S_1, \dots, S_n, U_{n+1}, \dots, U_T)`;
+        float64 (numpy), or a tensor on the first tensor's device and dtype.
+
+    Raises
+    ------
+    ValueError
+        If a table has the wrong number of axes or shape, a conditional is
+        not a pmf over its last axis, a logit is not finite, or ``tau`` is
+        not positive.
+    TypeError
+        If ``tau`` is not a real number, or the sequences are not sequences.
+
+    Examples
+    --------
+    A fair one-token prompt and a model that copies it with logit gap 2:
+
+    >>> p = autoregressive_joint([[0.5, 0.5]], [[[2.0, 0.0], [0.0, 2.0]]])
+    >>> bool(np.isclose(p[0, 0], 0.5 / (1 + np.exp(-2.0))))
+    True
+    """
+    for name, seq in (("prompt_conditionals", prompt_conditionals), ("logits", logits)):
+        if not isinstance(seq, (list, tuple)):
+            raise TypeError(f"`{name}` must be a list or tuple of arrays, got {type(seq).__name__}")
+    if len(prompt_conditionals) == 0 or len(logits) == 0:
+        raise ValueError("`prompt_conditionals` and `logits` must each hold at least one table")
+    args, device, dtype = _lists_to_numpy({"prompt_conditionals": prompt_conditionals, "logits": logits})
+    n = len(prompt_conditionals)
+    tables = []
+    for j, lg in enumerate(args["logits"]):
+        lg = _bk.as_float_array(lg, f"logits[{j}]")
+        if lg.ndim != n + j + 1:
+            raise ValueError(f"`logits[{j}]` must have {n + j + 1} axes (context and next token), got {lg.ndim}")
+        tables.append(next_token_law(lg, tau))
+    prompt = [_bk.as_float_array(c, f"prompt_conditionals[{k}]") for k, c in enumerate(args["prompt_conditionals"])]
+    joint = _info.joint_from_conditionals([*prompt, *tables], atol=1e-6)
+    return _back_to_torch(joint, device, dtype)
+
+
+def generate(conditionals: Any, prompts: Any, *, seed: Any = None) -> Any:
+    r"""Sample continuations by running the feedback loop of Fig. 1: :math:`U_t \sim Q(\cdot \mid C_t)`, then append.
+
+    The state is the context :math:`C_t = (S_{1:n}, U_{n+1:t-1})`; each
+    step draws :math:`U_t` from the conditional of the paper's Eq. (7) at
+    that context and appends it, :math:`C_{t+1} = (C_t, U_t)`. All
+    sequences of the batch advance together (inverse-CDF sampling, one
+    uniform per sequence and step).
+
+    Parameters
+    ----------
+    conditionals : sequence of array-like or torch.Tensor
+        ``conditionals[j]`` has ``n + j + 1`` axes: the law of token
+        ``n + j + 1`` given the ``n + j`` tokens before it (rows sum to 1).
+    prompts : array-like of int or torch.Tensor, shape (N, n)
+        The prompts (``n = 0`` allowed: then the first table is the
+        law of the first token and the whole sequence is sampled).
+    seed : int, numpy.random.Generator or None
+        An int (reproducible), ``None`` (fresh entropy) or a numpy
+        generator, used as it is and advanced (``CONTRIBUTING.md``, glossary).
+
+    Returns
+    -------
+    array or tensor of int64, shape (N, n + len(conditionals))
+        The prompts followed by their sampled continuations (a tensor on
+        the device of the first tensor argument, if any).
+
+    Raises
+    ------
+    ValueError
+        If ``prompts`` is not 2-d, a token is out of range, a table has the
+        wrong number of axes or is not a conditional pmf.
+    TypeError
+        If ``prompts`` is not integer or ``conditionals`` not a sequence.
+
+    Examples
+    --------
+    A deterministic copy channel continues every prompt with its own token:
+
+    >>> generate([np.eye(3)], [[0], [2], [1]], seed=0)[:, 1].tolist()
+    [0, 2, 1]
+    """
+    if not isinstance(conditionals, (list, tuple)) or len(conditionals) == 0:
+        raise TypeError("`conditionals` must be a non-empty list or tuple of arrays")
+    args, device, _ = _lists_to_numpy({"conditionals": conditionals, "prompts": prompts})
+    seqs = np.asarray(args["prompts"])
+    if seqs.ndim != 2:
+        raise ValueError(f"`prompts` must have shape (N, n), got shape {seqs.shape}")
+    if seqs.size and not np.issubdtype(seqs.dtype, np.integer):
+        raise TypeError(f"`prompts` must hold integer tokens, got dtype {seqs.dtype}")
+    seqs = seqs.astype(np.int64)
+    rng = _bk.numpy_rng(seed, "seed")
+    for j, table in enumerate(args["conditionals"]):
+        name = f"conditionals[{j}]"
+        table = _bk.as_float_array(table, name)
+        if table.ndim != seqs.shape[1] + 1:
+            raise ValueError(f"`{name}` must have {seqs.shape[1] + 1} axes (context and next token), got {table.ndim}")
+        _check_rows(table, name)
+        for a in range(seqs.shape[1]):
+            if seqs.shape[0] and (seqs[:, a].min() < 0 or seqs[:, a].max() >= table.shape[a]):
+                raise ValueError(f"token {a} of the context is out of range for `{name}` (size {table.shape[a]})")
+        rows = table[tuple(seqs.T)] if seqs.shape[1] else np.broadcast_to(table, (seqs.shape[0], table.shape[0]))
+        cdf = np.cumsum(rows, axis=-1)
+        u = np.asarray(rng.random(seqs.shape[0]))[:, None] * cdf[:, -1:]
+        nxt = np.minimum((u >= cdf).sum(axis=-1), table.shape[-1] - 1)
+        seqs = np.concatenate([seqs, nxt[:, None]], axis=1)
+    return _back_to_torch(seqs, device, None)
+
+
+@numpy_core("counts")
+def ml_code_length(counts: Any) -> Any:
+    r"""Code length in nats of counts under their own maximum-likelihood conditional table.
+
+    .. math::
+
+        L = -\sum_{c, u} n(c, u) \log \frac{n(c, u)}{\sum_{u'} n(c, u')},
+        \qquad 0 \log 0 = 0,
+
+    the data part :math:`-\log Q_{\hat\Phi}` of the two-part code of the
+    book's reading of Remark 1 (Eqs. 8-9), for a table :math:`\hat\Phi`
+    fitted to the very counts it codes. Equals :math:`N\, \hat H(U \mid C)`
+    with :math:`N` the total count and :math:`\hat H` the empirical
+    conditional entropy.
+
+    Parameters
+    ----------
+    counts : array-like or torch.Tensor, shape (..., V)
+        Non-negative counts :math:`n(c, u)`; the last axis is the coded
+        symbol, the leading axes the context. Rows with total 0 cost 0.
+
+    Returns
+    -------
+    float or 0-d tensor
+        :math:`L \ge 0` (nats).
+
+    Raises
+    ------
+    ValueError
+        If ``counts`` is 0-d, or has a negative or non-finite entry.
+
+    Examples
+    --------
+    Two contexts: one always followed by the same symbol (free), one by
+    two symbols equally often (1 bit = log 2 nats each):
+
+    >>> round(ml_code_length([[4, 0], [3, 3]]) / math.log(2), 12)
+    6.0
+    """
+    c = _bk.as_float_array(counts, "counts")
+    if c.ndim == 0:
+        raise ValueError("`counts` must have at least one axis (the coded symbol)")
+    if not np.all(np.isfinite(c)) or np.any(c < 0):
+        raise ValueError("`counts` must have finite, non-negative entries")
+    tot = c.sum(axis=-1, keepdims=True)
+    ok = c > 0
+    return float(0.0 - np.sum(c[ok] * np.log((c / np.where(tot > 0, tot, 1))[ok])))
+
+
+class CodeLengths(NamedTuple):
+    """Data code lengths (nats) of counts under two maximum-likelihood model classes and the true law."""
+
+    full: float
+    window: float
+    true: float
+
+
+@numpy_core("counts", "conditional")
+def code_lengths(counts: Any, n_prompt: int, conditional: Any) -> CodeLengths:
+    r"""Data parts of the two-part code of counts of (prompt, continuation), three ways.
+
+    For counts :math:`n(s_{1:n}, u_{n+1:T})` of sampled pairs it returns
+    the data part :math:`-\log Q` (nats, Remark 1, Eqs. 8-9 read as a
+    probabilistic two-part code) under
+
+    * ``full``: the maximum-likelihood fit of the *full-context* class, one
+      next-token table per context :math:`(S_{1:n}, U_{n+1:t-1})` (the class
+      of Eq. 7): :math:`\sum_t` :func:`ml_code_length` of the counts of
+      :math:`(S_{1:n}, U_{n+1:t})`;
+    * ``window``: the fit of a *window-1* model, one table
+      :math:`Q(u_t \mid u_{t-1})` shared by all steps, the previous token of
+      :math:`U_{n+1}` being :math:`S_n`;
+    * ``true``: the given conditional law, :math:`-\sum n \log Q`.
+
+    Parameters
+    ----------
+    counts : array-like or torch.Tensor, shape (V,) * (n + m)
+        Non-negative counts, axes :math:`(S_1, \dots, S_n, U_{n+1}, \dots, U_T)`.
+    n_prompt : int
+        :math:`n \ge 1`, the number of prompt axes (the rest, at least one, are
+        the continuation).
+    conditional : array-like or torch.Tensor, shape of ``counts``
+        :math:`Q(u_{n+1:T} \mid s_{1:n})`, summing to 1 over the continuation
+        axes for every prompt.
+
+    Returns
+    -------
+    CodeLengths
+        ``(full, window, true)`` in nats; ``true`` is ``inf`` if a counted
+        pair has probability 0. ``full <= true`` always (the ML fit of a class
+        containing the law cannot code its own data worse).
+
+    Raises
+    ------
+    ValueError
+        If the axes do not all have one size, ``n_prompt`` leaves no prompt
+        or continuation axis, or an entry is negative or not finite.
+    TypeError
+        If ``n_prompt`` is not an int.
+
+    Examples
+    --------
+    One prompt token, one continuation token, which copies the prompt:
+
+    >>> c = np.array([[5.0, 0.0], [0.0, 5.0]])
+    >>> code_lengths(c, 1, np.eye(2))
+    CodeLengths(full=0.0, window=0.0, true=0.0)
+    """
+    c = _bk.as_float_array(counts, "counts")
+    q = _bk.as_float_array(conditional, "conditional")
+    n = _check_int(n_prompt, "n_prompt", 1)
+    if c.ndim < n + 1:
+        raise ValueError(f"`counts` must have more than n_prompt = {n} axes, got {c.ndim}")
+    if len(set(c.shape)) != 1:
+        raise ValueError(f"`counts` must have one size V on every axis (one vocabulary), got shape {c.shape}")
+    if q.shape != c.shape:
+        raise ValueError(f"`conditional` must have the shape of `counts` {c.shape}, got {q.shape}")
+    if not np.all(np.isfinite(c)) or np.any(c < 0):
+        raise ValueError("`counts` must have finite, non-negative entries")
+    if not np.all(np.isfinite(q)) or np.any(q < 0):
+        raise ValueError("`conditional` must have finite, non-negative entries")
+    cont = tuple(range(n, c.ndim))
+    worst = float(np.abs(q.sum(axis=cont) - 1).max())
+    if worst > 1e-6:
+        raise ValueError(f"`conditional` must sum to 1 over the continuation axes; worst deviation {worst:.3g}")
+    full = sum(ml_code_length(c.sum(axis=tuple(range(t + 1, c.ndim)))) for t in range(n, c.ndim))
+    V = c.shape[0]
+    pairs = np.zeros((V, V))  # (previous, next) counts over the continuation steps
+    for t in range(n, c.ndim):
+        pairs += c.sum(axis=tuple(a for a in range(c.ndim) if a not in (t - 1, t)))
+    window = ml_code_length(pairs)
+    ok = c > 0
+    with np.errstate(divide="ignore"):
+        true = float(0.0 - np.sum(c[ok] * np.log(q[ok])))
+    return CodeLengths(float(full), float(window), true)

@@ -74,6 +74,8 @@ __all__ = [
     "rate_reward_almost_sure",
     "implied_reward",
     "dpo_loss",
+    "dpo_population_loss",
+    "fit_tabular_policy",
 ]
 
 
@@ -618,3 +620,173 @@ def dpo_loss(logratio_chosen: Any, logratio_rejected: Any, beta: float) -> Any:
 
         return torch.nn.functional.softplus(-margin)
     return np.logaddexp(0.0, -margin)
+
+
+def dpo_population_loss(p_s: Any, policy: Any, pi_ref: Any, reward: Any, beta: float) -> Any:
+    r"""Expected DPO loss of one preference pair: prompts, reference pairs, Bradley–Terry labels.
+
+    .. math::
+
+        \mathcal L_{\mathrm{DPO}}(\pi) = \sum_s p(s) \sum_{u, u'}
+        \pi_{\mathrm{ref}}(u \mid s)\, \pi_{\mathrm{ref}}(u' \mid s)
+        \Big[\sigma(\Delta)\, \ell_{\mathrm{DPO}}\big(h(s, u), h(s, u')\big)
+        + \sigma(-\Delta)\, \ell_{\mathrm{DPO}}\big(h(s, u'), h(s, u)\big)\Big],
+
+    with :math:`\Delta = w(s, u) - w(s, u')`, :math:`h = \log \pi / \pi_{\mathrm{ref}}`
+    and :math:`\ell_{\mathrm{DPO}}` of :func:`dpo_loss`: a prompt from
+    :math:`p(s)`, two responses from the reference, the first preferred
+    with the Bradley–Terry probability :math:`\sigma(\Delta)` of the reward
+    :math:`w`. Pairs :math:`u = u'` are kept (each adds :math:`\log 2`
+    times its probability, a constant). Its minimisers are the
+    policies whose implied reward is :math:`w` up to a shift per prompt,
+    i.e. :math:`\pi^*_\beta` of :func:`kl_regularized_optimum` [2]_; the
+    book compares that optimum with the minimiser of the paper's Eq. (21)
+    (the Lagrangian of Definition 7, Eq. 20), which the paper calls
+    equivalent to it.
+
+    Parameters
+    ----------
+    p_s : array-like or torch.Tensor, shape (m,)
+        Prompt distribution.
+    policy : array-like or torch.Tensor, shape (m, k)
+        :math:`\pi(u \mid s)`, rows summing to 1; positive wherever
+        ``pi_ref`` is (a log-ratio of :math:`-\infty` is refused).
+    pi_ref : array-like or torch.Tensor, shape (m, k)
+        Reference policy, which draws the pairs.
+    reward : array-like or torch.Tensor, shape (m, k)
+        Reward :math:`w(s, u)` of the preference model, finite.
+    beta : float
+        :math:`\beta > 0`.
+
+    Returns
+    -------
+    float64 or 0-d tensor (differentiable in ``policy``)
+
+    Raises
+    ------
+    ValueError
+        If a row is not a pmf, the shapes differ, ``policy`` is 0 where
+        ``pi_ref`` is not, ``reward`` is not finite or ``beta`` is not positive.
+    TypeError
+        If ``beta`` is not a real number, or numpy and torch are mixed.
+
+    Examples
+    --------
+    At the reference itself every log-ratio is 0 and each pair costs
+    :math:`\log 2`:
+
+    >>> ref = np.array([[0.25, 0.75]])
+    >>> round(float(dpo_population_loss([1.0], ref, ref, [[0.0, 1.0]], 0.5) / np.log(2)), 12)
+    1.0
+    """
+    beta = B.check_positive_real(beta, "beta")
+    policy = _check_policy(policy, "policy")
+    p_s = _check_source(p_s, policy)
+    pi_ref = _check_policy(pi_ref, "pi_ref")
+    if tuple(pi_ref.shape) != tuple(policy.shape):
+        raise ValueError(f"`pi_ref` must have the shape of `policy` {tuple(policy.shape)}, got {tuple(pi_ref.shape)}")
+    reward = _check_reward(reward, tuple(policy.shape))
+    _same_backend({"p_s": p_s, "policy": policy, "pi_ref": pi_ref, "reward": reward})
+    p_s, policy, pi_ref, reward = _common_dtype(p_s, policy, pi_ref, reward)
+    support = pi_ref > 0
+    if bool((support & (policy <= 0)).any()):
+        raise ValueError("`policy` must be positive wherever `pi_ref` is (its log-ratio would be -inf)")
+    with np.errstate(divide="ignore"):
+        h = B.where(
+            support,
+            B.log(B.where(support, policy, policy + 1)) - B.log(B.where(support, pi_ref, pi_ref + 1)),
+            0 * policy,
+        )
+    weight = p_s[:, None, None] * pi_ref[:, :, None] * pi_ref[:, None, :]
+    wins = _exp(-dpo_loss(reward[:, :, None], reward[:, None, :], 1.0))  # sigmoid(w - w'), stably
+    terms = weight * wins * dpo_loss(h[:, :, None], h[:, None, :], beta)
+    # the two orders of a pair are the two terms of the bracket: sum over ordered pairs, times 2
+    value = 2 * _sum(_sum(_sum(B.where(weight > 0, terms, 0 * terms), axis=2), axis=1), axis=0)
+    return value if B.is_torch(value) else np.float64(value)
+
+
+def fit_tabular_policy(
+    loss: Any,
+    logits: Any,
+    *,
+    steps: int = 4,
+    max_iter: int = 1000,
+    tolerance_grad: float = 1e-14,
+    tolerance_change: float = 1e-18,
+) -> Any:
+    r"""Minimise a loss of a tabular policy :math:`\pi = \operatorname{softmax}(\theta)` by L-BFGS.
+
+    The numerical check of a closed form: the policy is one free logit per
+    (prompt, response), and ``loss(policy)`` is any differentiable objective
+    of it, e.g. minus :func:`kl_regularized_objective` (whose maximiser is
+    the optimum of the RLHF objective that the paper's Eq. 21 is said to
+    match) or :func:`dpo_population_loss`. Runs ``steps`` L-BFGS calls with
+    a strong-Wolfe line search. Torch-only (it differentiates the loss).
+
+    Parameters
+    ----------
+    loss : callable
+        ``loss(policy) -> 0-d tensor``, ``policy`` a tensor of the shape and
+        device of ``logits`` with rows summing to 1.
+    logits : torch.Tensor, shape (m, k)
+        Initial logits :math:`\theta` (floating; not modified).
+    steps : int, default 4
+        Number of ``LBFGS.step`` calls.
+    max_iter : int, default 1000
+        Iterations per call.
+    tolerance_grad, tolerance_change : float
+        L-BFGS stopping tolerances.
+
+    Returns
+    -------
+    torch.Tensor, shape (m, k)
+        The policy :math:`\operatorname{softmax}(\theta)` at the end, detached.
+
+    Raises
+    ------
+    TypeError
+        If ``logits`` is not a floating torch tensor or ``loss`` is not callable.
+    ValueError
+        If ``logits`` is not 2-d or not finite, or the loss is not a finite scalar.
+
+    Examples
+    --------
+    >>> import torch
+    >>> ref = torch.tensor([[0.5, 0.5]], dtype=torch.float64)
+    >>> w = torch.tensor([[0.0, 1.0]], dtype=torch.float64)
+    >>> pi = fit_tabular_policy(lambda pi: -kl_regularized_objective(torch.ones(1, dtype=torch.float64), pi, ref, w, 1.0),
+    ...                         torch.zeros(1, 2, dtype=torch.float64))
+    >>> bool(torch.allclose(pi, kl_regularized_optimum(ref, w, 1.0), atol=1e-9))
+    True
+    """
+    import torch
+
+    B.require_torch(logits, "logits")
+    if not callable(loss):
+        raise TypeError(f"`loss` must be callable, got {type(loss).__name__}")
+    if not logits.is_floating_point():
+        raise TypeError(f"`logits` must be a floating tensor, got {logits.dtype}")
+    if logits.ndim != 2 or not bool(torch.isfinite(logits).all()):
+        raise ValueError(f"`logits` must be a finite 2-d tensor (prompts x responses), got shape {tuple(logits.shape)}")
+    steps = B.check_int(steps, "steps", 1)
+    max_iter = B.check_int(max_iter, "max_iter", 1)
+    theta = logits.detach().clone().requires_grad_(True)
+    opt = torch.optim.LBFGS(
+        [theta],
+        max_iter=max_iter,
+        tolerance_grad=tolerance_grad,
+        tolerance_change=tolerance_change,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure() -> Any:
+        opt.zero_grad()
+        value = loss(theta.softmax(-1))
+        if not B.is_torch(value) or value.ndim != 0 or not bool(torch.isfinite(value)):
+            raise ValueError("`loss` must return a finite 0-d tensor")
+        value.backward()
+        return value
+
+    for _ in range(steps):
+        opt.step(closure)
+    return theta.detach().softmax(-1)

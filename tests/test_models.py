@@ -1,9 +1,10 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from semlib import info
+from semlib import info, models
 from semlib.models import TokenSource
 
 
@@ -330,3 +331,164 @@ def test_fit_kernel_counts_validation(ksrc):
         fit_kernel_counts(torch.zeros(3, 4, 3, dtype=torch.float64), ksrc.prompt_pmf, 3, 0.0, pseudo_count=0)
     with pytest.raises(ValueError, match="beta"):
         fit_kernel_counts(c, ksrc.prompt_pmf, 3, -0.5)
+
+
+# --- the exact toy LLM of Eq. (7): next_token_law, autoregressive_joint, generate, code lengths ---
+
+
+def _toy(seed=0, V=3):
+    rng = np.random.default_rng(seed)
+    p1 = rng.dirichlet(np.ones(V))
+    p2 = rng.dirichlet(np.ones(V), size=V)
+    phi3 = rng.standard_normal((V, V, V))
+    phi4 = rng.standard_normal((V, V, V, V))
+    return p1, p2, phi3, phi4
+
+
+def test_next_token_law_is_softmax_and_temperature_limits():
+    z = np.array([[0.0, 1.0, 3.0], [2.0, 2.0, -1.0]])
+    q = models.next_token_law(z)
+    assert np.allclose(q, np.exp(z) / np.exp(z).sum(axis=1, keepdims=True), atol=1e-15)
+    greedy = models.next_token_law(z, tau=1e-4)
+    assert np.allclose(greedy[0], [0, 0, 1]) and np.allclose(greedy[1], [0.5, 0.5, 0])  # ties split
+    assert np.allclose(models.next_token_law(z, tau=1e6), 1 / 3, atol=1e-5)
+    assert np.allclose(models.next_token_law(np.array([1000.0, 0.0])), [1.0, 0.0])  # no overflow
+
+
+@pytest.mark.parametrize("bad", [np.array([np.nan, 0.0]), np.array(1.0), np.zeros((2, 0))])
+def test_next_token_law_rejects_bad_logits(bad):
+    with pytest.raises(ValueError, match="logits"):
+        models.next_token_law(bad)
+
+
+@pytest.mark.parametrize("tau", [0.0, -1.0, float("inf")])
+def test_next_token_law_rejects_bad_tau(tau):
+    with pytest.raises(ValueError, match="tau"):
+        models.next_token_law([0.0, 1.0], tau=tau)
+    with pytest.raises(TypeError, match="tau"):
+        models.next_token_law([0.0, 1.0], tau="1")
+
+
+def test_autoregressive_joint_chain_rule_and_conditionals():
+    p1, p2, phi3, phi4 = _toy()
+    p = models.autoregressive_joint([p1, p2], [phi3, phi4], tau=0.7)
+    assert p.shape == (3, 3, 3, 3) and abs(p.sum() - 1) < 1e-12
+    q3, q4 = models.next_token_law(phi3, 0.7), models.next_token_law(phi4, 0.7)
+    assert np.abs(p / p.sum(axis=3, keepdims=True) - q4).max() < 1e-12
+    assert np.abs(p.sum(axis=3) / p.sum(axis=(2, 3))[..., None] - q3).max() < 1e-12
+    assert np.allclose(p.sum(axis=(1, 2, 3)), p1, atol=1e-14)
+    # greedy limit: one continuation per prompt
+    p0 = models.autoregressive_joint([p1, p2], [phi3, phi4], tau=1e-4)
+    assert info.conditional_entropy(p0, (2, 3), given=(0, 1)) < 1e-9
+
+
+def test_autoregressive_joint_torch_matches_numpy():
+    p1, p2, phi3, phi4 = _toy(1)
+    want = models.autoregressive_joint([p1, p2], [phi3, phi4])
+    got = models.autoregressive_joint([torch.as_tensor(p1), torch.as_tensor(p2)], [torch.as_tensor(phi3), phi4])
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
+    assert np.allclose(got.numpy(), want, atol=1e-15)
+
+
+def test_autoregressive_joint_validates():
+    p1, p2, phi3, phi4 = _toy()
+    with pytest.raises(ValueError, match="logits\\[0\\]"):
+        models.autoregressive_joint([p1, p2], [phi4])
+    with pytest.raises(ValueError, match="conditionals"):
+        models.autoregressive_joint([p1, 2 * p2], [phi3])
+    with pytest.raises(ValueError, match="at least one"):
+        models.autoregressive_joint([], [phi3])
+    with pytest.raises(TypeError, match="logits"):
+        models.autoregressive_joint([p1, p2], phi3)
+
+
+def test_generate_frequencies_match_joint():
+    p1, p2, phi3, phi4 = _toy(2)
+    q3, q4 = models.next_token_law(phi3), models.next_token_law(phi4)
+    p = models.autoregressive_joint([p1, p2], [phi3, phi4])
+    rng = np.random.default_rng(5)
+    N = 40_000
+    prompts = models.generate([p1, p2], np.zeros((N, 0), dtype=int), seed=rng)
+    seqs = models.generate([q3, q4], prompts, seed=rng)
+    assert seqs.shape == (N, 4) and seqs.dtype == np.int64
+    assert np.array_equal(seqs[:, :2], prompts)
+    freq = np.bincount(np.ravel_multi_index(seqs.T, p.shape), minlength=p.size).reshape(p.shape) / N
+    assert np.all(np.abs(freq - p) <= 5 * np.sqrt(p * (1 - p) / N) + 1e-12)
+
+
+def test_generate_edge_cases_and_reproducibility():
+    table = np.array([[0.0, 1.0], [1.0, 0.0]])  # deterministic: flip the token
+    out = models.generate([table, np.broadcast_to(table, (2, 2, 2))], [[0], [1]], seed=0)
+    assert out.tolist() == [[0, 1, 0], [1, 0, 1]]
+    assert models.generate([table], np.zeros((0, 1), dtype=int), seed=0).shape == (0, 2)
+    a = models.generate([np.full(4, 0.25)], np.zeros((50, 0), dtype=int), seed=3)
+    b = models.generate([np.full(4, 0.25)], np.zeros((50, 0), dtype=int), seed=3)
+    assert np.array_equal(a, b) and a.min() >= 0 and a.max() <= 3
+    t = models.generate([torch.as_tensor(table)], torch.tensor([[1]]), seed=0)
+    assert isinstance(t, torch.Tensor) and t.tolist() == [[1, 0]]
+
+
+def test_generate_validates():
+    table = np.full((2, 2), 0.5)
+    with pytest.raises(ValueError, match="prompts"):
+        models.generate([table], [0, 1])
+    with pytest.raises(TypeError, match="prompts"):
+        models.generate([table], [[0.5]])
+    with pytest.raises(ValueError, match="out of range"):
+        models.generate([table], [[2]])
+    with pytest.raises(ValueError, match="axes"):
+        models.generate([np.full((2, 2, 2), 0.5)], [[0]])
+    with pytest.raises(ValueError, match="sum to 1"):
+        models.generate([np.full((2, 2), 0.4)], [[0]])
+    with pytest.raises(TypeError, match="conditionals"):
+        models.generate([], [[0]])
+
+
+def test_ml_code_length_is_empirical_conditional_entropy():
+    rng = np.random.default_rng(0)
+    c = rng.integers(0, 20, size=(3, 3, 4)).astype(float)
+    c[0, 0] = 0  # an empty context costs nothing
+    H = info.conditional_entropy(c / c.sum(), (2,), given=(0, 1))
+    assert abs(models.ml_code_length(c) - c.sum() * H) < 1e-9
+    assert models.ml_code_length(np.zeros((2, 3))) == 0.0
+    assert models.ml_code_length([[5.0, 0.0]]) == 0.0
+    assert abs(models.ml_code_length([1.0, 1.0]) - 2 * math.log(2)) < 1e-15
+    with pytest.raises(ValueError, match="counts"):
+        models.ml_code_length([[-1.0, 2.0]])
+    with pytest.raises(ValueError, match="counts"):
+        models.ml_code_length(3.0)
+
+
+def test_code_lengths_full_window_true():
+    p1, p2, phi3, phi4 = _toy(3)
+    p = models.autoregressive_joint([p1, p2], [phi3, phi4])
+    q_cont = p / p.sum(axis=(2, 3), keepdims=True)
+    rng = np.random.default_rng(1)
+    c = np.bincount(rng.choice(p.size, size=5000, p=p.ravel()), minlength=p.size).reshape(p.shape).astype(float)
+    full, window, true = models.code_lengths(c, 2, q_cont)
+    H_emp = info.conditional_entropy(c / c.sum(), (2, 3), given=(0, 1))
+    assert abs(full - c.sum() * H_emp) <= 1e-9 * full
+    assert full <= true + 1e-9 and full <= window + 1e-9  # the window class is nested in the full one
+    assert abs(true + (c * np.log(q_cont)).sum()) < 1e-9
+    # a law that really is window-1 with one shared table: the window fit of its counts is its own data
+    pairs = c.sum(axis=(0, 3)) + c.sum(axis=(0, 1))
+    assert abs(window - models.ml_code_length(pairs)) < 1e-12
+    # an impossible counted pair costs inf under the true law
+    q_bad = q_cont.copy()
+    q_bad[0, 0] = 0
+    q_bad[0, 0, 0, 0] = 1
+    c2 = c.copy()
+    c2[0, 0, 1, 1] += 1
+    assert models.code_lengths(c2, 2, q_bad).true == math.inf
+
+
+def test_code_lengths_validates():
+    q = np.full((2, 2), 0.5)
+    with pytest.raises(ValueError, match="n_prompt"):
+        models.code_lengths(np.ones((2, 2)), 2, q)
+    with pytest.raises(ValueError, match="one size"):
+        models.code_lengths(np.ones((2, 3)), 1, np.full((2, 3), 1 / 3))
+    with pytest.raises(ValueError, match="conditional"):
+        models.code_lengths(np.ones((2, 2)), 1, np.full((2, 2), 0.4))
+    with pytest.raises(TypeError, match="n_prompt"):
+        models.code_lengths(np.ones((2, 2)), 1.0, q)

@@ -221,3 +221,92 @@ def test_validation(call, exc, match):
 def test_mixing_backends_is_refused():
     with pytest.raises(TypeError):
         rw.kl_regularized_optimum(torch.tensor([0.5, 0.5]), np.array([0.0, 1.0]), 1.0)
+
+
+# --- the population DPO loss and the tabular L-BFGS fit ---
+
+
+def _population_loss_by_loop(p_s, pol, ref, w, beta):
+    total = 0.0
+    for s in range(len(p_s)):
+        for u in range(ref.shape[1]):
+            for v in range(ref.shape[1]):
+                h_u, h_v = math.log(pol[s, u] / ref[s, u]), math.log(pol[s, v] / ref[s, v])
+                win = 1 / (1 + math.exp(-(w[s, u] - w[s, v])))
+                loss_uv = math.log1p(math.exp(-beta * (h_u - h_v)))  # u preferred
+                loss_vu = math.log1p(math.exp(-beta * (h_v - h_u)))  # v preferred
+                total += p_s[s] * ref[s, u] * ref[s, v] * (win * loss_uv + (1 - win) * loss_vu)
+    return total
+
+
+def test_dpo_population_loss_matches_loop_and_reference_value():
+    p_s, w, ref = toy(11, m=2, k=3)
+    pol = np.random.default_rng(0).dirichlet(np.ones(3), size=2)
+    got = rw.dpo_population_loss(p_s, pol, ref, w, 0.7)
+    assert isinstance(got, float) and abs(got - _population_loss_by_loop(p_s, pol, ref, w, 0.7)) < 1e-12
+    assert abs(rw.dpo_population_loss(p_s, ref, ref, w, 0.7) - math.log(2)) < 1e-12  # h = 0 everywhere
+
+
+def test_dpo_population_loss_zero_reference_mass_and_extreme_rewards():
+    p_s = np.array([1.0])
+    ref = np.array([[0.5, 0.5, 0.0]])
+    pol = np.array([[0.2, 0.3, 0.5]])  # mass off the reference: no pair draws it
+    w = np.array([[0.0, 1.0, 5.0]])
+    full = rw.dpo_population_loss(p_s, pol, ref, w, 1.0)
+    assert math.isfinite(full)
+    by_loop = _population_loss_by_loop(p_s, pol[:, :2], ref[:, :2], w[:, :2], 1.0)  # the pairs that occur
+    assert abs(full - by_loop) < 1e-12
+    big = rw.dpo_population_loss(p_s, np.array([[0.5, 0.5, 0.0]]), ref, np.array([[0.0, 800.0, 0.0]]), 1.0)
+    assert math.isfinite(big) and abs(big - math.log(2)) < 1e-12  # sigmoid saturates without overflow
+    with pytest.raises(ValueError, match="positive wherever"):
+        rw.dpo_population_loss(p_s, np.array([[0.0, 1.0, 0.0]]), ref, w, 1.0)
+
+
+def test_dpo_population_loss_minimiser_is_kl_optimum():
+    p_s, w, ref = toy(12)
+    beta = 0.5
+    P, R, Ref = (torch.as_tensor(a) for a in (p_s, w, ref))
+    pi = rw.fit_tabular_policy(lambda pi: rw.dpo_population_loss(P, pi, Ref, R, beta), Ref.log())
+    assert torch.allclose(pi, torch.as_tensor(rw.kl_regularized_optimum(ref, w, beta)), atol=1e-6)
+    # differentiable in the policy, torch in -> torch 0-d out
+    pol = torch.as_tensor(ref).clone().requires_grad_(True)
+    val = rw.dpo_population_loss(P, pol, Ref, R, beta)
+    val.backward()
+    assert val.ndim == 0 and torch.isfinite(pol.grad).all()
+
+
+def test_dpo_population_loss_validates():
+    p_s, w, ref = toy(13)
+    with pytest.raises(ValueError, match="pi_ref"):
+        rw.dpo_population_loss(p_s, ref, ref[:, :3] / ref[:, :3].sum(1, keepdims=True), w, 1.0)
+    with pytest.raises(ValueError, match="reward"):
+        rw.dpo_population_loss(p_s, ref, ref, np.full_like(w, np.nan), 1.0)
+    with pytest.raises(ValueError, match="beta"):
+        rw.dpo_population_loss(p_s, ref, ref, w, 0.0)
+    with pytest.raises(ValueError, match="policy"):
+        rw.dpo_population_loss(p_s, 2 * ref, ref, w, 1.0)
+
+
+def test_fit_tabular_policy_recovers_kl_optimum():
+    p_s, w, ref = toy(14)
+    P, R, Ref = (torch.as_tensor(a) for a in (p_s, w, ref))
+    pi = rw.fit_tabular_policy(
+        lambda pi: -rw.kl_regularized_objective(P, pi, Ref, R, 0.5), torch.zeros(3, 5, dtype=torch.float64)
+    )
+    assert torch.allclose(pi, torch.as_tensor(rw.kl_regularized_optimum(ref, w, 0.5)), atol=1e-8)
+    assert torch.allclose(pi.sum(-1), torch.ones(3, dtype=torch.float64))
+
+
+def test_fit_tabular_policy_validates():
+    with pytest.raises(TypeError, match="`logits`"):
+        rw.fit_tabular_policy(lambda pi: pi.sum(), np.zeros((2, 3)))
+    with pytest.raises(TypeError, match="`loss`"):
+        rw.fit_tabular_policy(None, torch.zeros(2, 3))
+    with pytest.raises(TypeError, match="`logits`"):
+        rw.fit_tabular_policy(lambda pi: pi.sum(), torch.zeros(2, 3, dtype=torch.long))
+    with pytest.raises(ValueError, match="`logits`"):
+        rw.fit_tabular_policy(lambda pi: pi.sum(), torch.zeros(6))
+    with pytest.raises(ValueError, match="`loss`"):
+        rw.fit_tabular_policy(lambda pi: pi, torch.zeros(2, 3))
+    with pytest.raises(ValueError, match="steps"):
+        rw.fit_tabular_policy(lambda pi: pi.sum(), torch.zeros(2, 3), steps=0)
