@@ -13,7 +13,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # Parallel kernels for `make book` and pytest-xdist workers for `make test` (both cores here).
 JOBS   ?= 2
 
-.PHONY: book test check lab env clean clean-book help bench student colab slides book-course pdf mutations ledger
+.PHONY: book test check lab env clean clean-book help bench student colab slides instructor problem-sets grade book-course pdf mutations ledger
 
 help:
 	@echo "make book   build the site (executes every notebook) into _build/html"
@@ -24,6 +24,9 @@ help:
 	@echo "make bench  time semlib against the peer libraries (dit) on identical inputs"
 	@echo "make student       write student notebooks (solutions replaced by stubs, plain Markdown) to _build/student"
 	@echo "make slides        one reveal.js deck per lecture (offline, from the executed notebooks) in _build/slides"
+	@echo "make problem-sets  write the six problem sets' student and instructor editions to _build/problem_sets"
+	@echo "make grade SUBMISSIONS=dir   autograde submitted problem-set notebooks (nbgrader): scores.csv and feedback in _build/grades"
+	@echo "make instructor    write the instructor edition (exam bank, problem-set solutions) to _build/instructor -- keep private"
 	@echo "make colab         write a Colab / plain-Jupyter edition of every chapter (plain Markdown) to _build/colab"
 	@echo "make book-course   build the site without solutions into _build/course/_build/html"
 	@echo "make pdf    the whole book as a PDF (needs TeX Live, see README) in _build/latex/book.pdf"
@@ -89,6 +92,22 @@ slides: $(STAMP)
 	$(BIN)/python tools/slides.py --out _build/slides
 	@echo "The slides are built: open file://$(CURDIR)/_build/slides/index.html"
 
+# Problem sets (course/problem_sets/, nbgrader format): student and instructor editions,
+# never on the site (tests/test_privacy.py).
+problem-sets: $(STAMP)
+	$(BIN)/python tools/grade.py --editions --out _build/problem_sets
+
+# Grade every notebook in SUBMISSIONS with nbgrader's hidden tests (tools/grade.py):
+# GRADES/scores.csv (one row per student, one column per problem) and GRADES/feedback/.
+GRADES ?= _build/grades
+grade: $(STAMP)
+	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade SUBMISSIONS=folder [GRADES=dir]"; exit 1)
+	$(BIN)/python tools/grade.py $(SUBMISSIONS) --out $(GRADES)
+
+# Exam bank and problem-set solutions for instructors only; never published.
+instructor: $(STAMP)
+	$(BIN)/python tools/instructor_edition.py --out _build/instructor
+
 # One notebook per chapter for Colab or plain Jupyter: MyST rewritten as plain Markdown
 # (tools/plain_markdown.py), solutions kept, glued numbers filled from the executed notebooks.
 colab: $(STAMP)
@@ -104,7 +123,7 @@ book-course: $(STAMP)
 
 # The PDF goes through XeLaTeX. System packages (Debian/Ubuntu):
 #   apt-get install latexmk texlive-xetex texlive-latex-extra texlive-fonts-recommended \
-#                   texlive-fonts-extra texlive-plain-generic fonts-freefont-otf
+#                   texlive-fonts-extra texlive-plain-generic fonts-freefont-otf imagemagick
 pdf: $(STAMP)
 	$(BIN)/jupyter-book build . --builder pdflatex
 	@echo "The PDF is _build/latex/book.pdf"

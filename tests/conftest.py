@@ -22,3 +22,10 @@ torch.set_num_threads(1)
 if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
     for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[_var] = "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    """tests/test_privacy.py scans the site that tests/test_site.py builds: run those scans last
+    (both are in the xdist group "site", so they run on one worker, in this order)."""
+    late = [item for item in items if item.nodeid.startswith("tests/test_privacy.py::test_public_sites")]
+    items[:] = [item for item in items if item not in late] + late
