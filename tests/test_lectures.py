@@ -86,3 +86,8 @@ def test_the_course_guide_draws_the_current_prerequisite_graph():
     """tools/prerequisite_graph.py drew the figure from today's Overview boxes."""
     assert prerequisite_graph.recorded_edges() == prerequisite_graph.edges(), "run python tools/prerequisite_graph.py"
     assert prerequisite_graph.FIGURE.name in (ROOT / "chapters" / "appendices" / "course_guide.md").read_text()
+
+
+def test_the_course_guide_holds_the_current_lecture_plan():
+    """The lecture table of the course guide is the one tools/lecture_plan.py writes today."""
+    assert lecture_plan.current_table() == lecture_plan.table(), "run python tools/lecture_plan.py --write"
