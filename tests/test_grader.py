@@ -81,7 +81,7 @@ def graded(tmp_path_factory):
     (subs / "garbage.ipynb").write_text("{ not a notebook")
 
     out = tmp / "out"
-    csv_path = grade.grade(subs, out, cell_timeout=20, notebook_timeout=300)
+    csv_path = grade.grade(subs, out, cell_timeout=10, notebook_timeout=300)
     with csv_path.open() as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
     return rows, editions, out

@@ -94,6 +94,9 @@ def draw(path: Path = FIGURE) -> None:
     ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, format="svg", metadata={"Date": None, "Description": json.dumps(edges())})
+    # The PDF build takes the PDF twin (the figure is written `prerequisite_graph.*`), so that
+    # `make pdf` needs no SVG converter.
+    fig.savefig(path.with_suffix(".pdf"), format="pdf", metadata={"CreationDate": None, "ModDate": None})
     plt.close(fig)
 
 
