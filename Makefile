@@ -123,7 +123,7 @@ book-course: $(STAMP)
 
 # The PDF goes through XeLaTeX. System packages (Debian/Ubuntu):
 #   apt-get install latexmk texlive-xetex texlive-latex-extra texlive-fonts-recommended \
-#                   texlive-fonts-extra texlive-plain-generic fonts-freefont-otf imagemagick
+#                   texlive-fonts-extra texlive-plain-generic fonts-freefont-otf
 pdf: $(STAMP)
 	$(BIN)/jupyter-book build . --builder pdflatex
 	@echo "The PDF is _build/latex/book.pdf"
