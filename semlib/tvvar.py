@@ -500,7 +500,7 @@ def toeplitz_defect(A: Any, relative: bool = False) -> Any:
     ----------
     A : array-like or torch.Tensor, shape (T, T, d_out, d_in) or (B, T, T, d_out, d_in)
         Coefficients :math:`\mathbf A_{tj}` of one sequence (or a batch), as returned by
-        :func:`semlib.ssm.unroll_to_tvvar` or :meth:`TVVAR.tvvar_coefficients`; only the lower
+        :func:`semlib.ssm.unroll_to_tvvar` or :meth:`semlib.ssm.SelectiveSSM.tvvar_coefficients`; only the lower
         triangle :math:`j \le t` is read.
     relative : bool
         Divide by the largest absolute entry of ``A`` (of each batch member).
