@@ -38,7 +38,9 @@ $(STAMP): requirements/lock.txt requirements/nodeps.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if v == (3, 11) else print("warning: the lock file was made for Python 3.11, this is %d.%d" % v))'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
-	$(BIN)/python -m pip install --quiet -r requirements/lock.txt
+	# --no-compile: no .pyc for the ~3 GB of packages up front (measured here: 112 s instead of
+	# 291 s for this step); Python compiles the modules it actually imports on first use.
+	$(BIN)/python -m pip install --quiet --no-compile -r requirements/lock.txt
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements/nodeps.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
