@@ -771,9 +771,9 @@ def fit_kernel(
     .. math::
 
         \min_\Phi\ \bar D(\Phi) + \beta\,\frac{I(S; U_{n+1:T}; \Phi)}{L},\qquad
-        \bar D = \frac1L \sum_t \bar D_t \ \text{(:func:`kernel_distortion_terms`)},
+        \bar D = \frac1L \sum_t \bar D_t,
 
-    the Lagrangian form of Definition 6 (Eq. 11) with :math:`\beta = 1/\lambda` of
+    with the terms :math:`\bar D_t` of :func:`kernel_distortion_terms`: the Lagrangian form of Definition 6 (Eq. 11) with :math:`\beta = 1/\lambda` of
     Eq. (18); :math:`I(S\to U) = I(S;U)` because the whole prompt is known at every
     step. ``beta = 0`` is plain cross-entropy training. The model is
     :math:`Q_\Phi(u_t\mid s, u_{t-1}) = \mathrm{softmax}(\Phi[s, u_{t-1}, \cdot\,])`

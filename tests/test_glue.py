@@ -13,7 +13,13 @@ percentage (``8 %``), a number with grouped thousands (``1,700``) or in scientif
   value", "a property of the fixed toy source, exact at every scale").
 
 The paper's own statements (``prf`` blocks labelled ``paper-...``), code, inline code, roles'
-targets, labels, links and directive options are not prose. Integers without grouping are not
+targets, labels, links and directive options are not prose.
+
+A MyST Markdown page of the book that quotes computed numbers (``MARKDOWN_PAGES``: the errata)
+has no code of its own, so it has no parameters either: it pastes each number from the notebook
+that computes it with MyST-NB's cross-document role, ``{glue:text}`/chapters/<part>/<stem>.ipynb::key:.3f```
+(``key`` glued in a code cell of that notebook), and declares its fixed numbers in a front-matter
+block, ``semlib: fixed_numbers: {"0.5": "why it cannot drift"}``. Integers without grouping are not
 checked (they are mostly counts, indices and equation numbers); this is the rule's known gap,
 and the reason a computed count ("8 of 8 runs") is glued by convention as well.
 """
@@ -26,6 +32,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from book_toc import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,10 +62,45 @@ NOT_PROSE = re.compile(
 )
 GLUE_CALL = re.compile(r"""\bglue\(\s*(?:f?["'])([\w-]+)["']""")
 GLUE_ROLE = re.compile(r"\{glue(?::\w+)?\}`(?:[^`:]*::)?([\w-]+)[^`]*`")
+#: A pasted glue key with the notebook it comes from: ``(path or "", key)``.
+GLUE_SOURCE = re.compile(r"\{glue(?::\w+)?\}`(?:([^`:]*)::)?([\w-]+)[^`]*`")
+#: MyST Markdown pages that quote computed numbers, pasted from the notebooks that compute them.
+MARKDOWN_PAGES = ("chapters/appendices/errata.md",)
+_FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
 
 
 def chapters() -> list[Path]:
     return [ROOT / f"{f}.ipynb" for f in toc_files() if (ROOT / f"{f}.ipynb").is_file()]
+
+
+def pages() -> list[Path]:
+    """The chapter notebooks and the Markdown pages that quote computed numbers."""
+    return chapters() + [ROOT / p for p in MARKDOWN_PAGES]
+
+
+def page_id(path: Path) -> str:
+    return path.stem if path.suffix == ".ipynb" else path.relative_to(ROOT).as_posix()
+
+
+def front_matter(text: str) -> dict:
+    """The YAML front matter of a MyST Markdown page (empty when it has none)."""
+    m = _FRONT_MATTER.match(text)
+    return (yaml.safe_load(m.group(1)) or {}) if m else {}
+
+
+def read_page(path: Path) -> nbformat.NotebookNode:
+    """``path`` as a notebook; a Markdown page is one markdown cell, its front matter the metadata."""
+    if path.suffix == ".ipynb":
+        return nbformat.read(path, as_version=4)
+    text = path.read_text()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.update(front_matter(text))
+    nb.cells = [nbformat.v4.new_markdown_cell(_FRONT_MATTER.sub("", text, count=1))]
+    return nb
+
+
+def glued_keys(nb: nbformat.NotebookNode) -> set[str]:
+    return {k for c in nb.cells if c.cell_type == "code" for k in GLUE_CALL.findall(c.source)}
 
 
 _FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|:{3,})(?P<info>[^\n]*)$")
@@ -131,9 +173,9 @@ def test_the_rule_flags_what_it_should():
     assert unbound_numbers(nb) == ["1,700", "8 %", "0.531", "0.88", "2.5", "0.125"]
 
 
-@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", pages(), ids=page_id)
 def test_prose_numbers_come_from_the_code(path):
-    nb = nbformat.read(path, as_version=4)
+    nb = read_page(path)
     bad = unbound_numbers(nb)
     assert not bad, (
         f"{len(bad)} numbers in the prose look computed but are neither glued, parameters in the "
@@ -141,9 +183,9 @@ def test_prose_numbers_come_from_the_code(path):
     )
 
 
-@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", pages(), ids=page_id)
 def test_fixed_numbers_have_reasons_and_are_used(path):
-    nb = nbformat.read(path, as_version=4)
+    nb = read_page(path)
     fixed = nb.metadata.get("semlib", {}).get("fixed_numbers", {})
     text = prose(nb)
     for literal, why in fixed.items():
@@ -151,9 +193,27 @@ def test_fixed_numbers_have_reasons_and_are_used(path):
         assert spaced(literal) in text, f"{literal!r} is declared fixed but the prose no longer quotes it"
 
 
-@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", pages(), ids=page_id)
 def test_every_pasted_key_is_glued_on_its_page(path):
-    nb = nbformat.read(path, as_version=4)
-    glued = {k for c in nb.cells if c.cell_type == "code" for k in GLUE_CALL.findall(c.source)}
-    pasted = {k for c in nb.cells if c.cell_type == "markdown" for k in GLUE_ROLE.findall(c.source)}
-    assert pasted <= glued, f"pasted but never glued in a code cell: {sorted(pasted - glued)}"
+    nb = read_page(path)
+    pasted = {src for c in nb.cells if c.cell_type == "markdown" for src in GLUE_SOURCE.findall(c.source)}
+    missing = []
+    for source, key in sorted(pasted):
+        if not source and path.suffix != ".ipynb":
+            missing.append(f"{key} (a Markdown page pastes as {{glue:text}}`/chapters/.../<stem>.ipynb::key`)")
+            continue
+        home = ROOT / source.lstrip("/") if source else path
+        if not home.is_file():
+            missing.append(f"{source}::{key} (no such notebook)")
+        elif key not in glued_keys(read_page(home)):
+            missing.append(f"{source}::{key}" if source else key)
+    assert not missing, f"pasted but never glued in a code cell of the notebook named: {missing}"
+
+
+def test_markdown_pages_read_their_front_matter():
+    text = '---\nsemlib:\n  fixed_numbers:\n    "0.5": "the paper\'s value"\n---\n# T\n\nAt 0.5 and 0.25.\n'
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.update(front_matter(text))
+    nb.cells = [nbformat.v4.new_markdown_cell(_FRONT_MATTER.sub("", text, count=1))]
+    assert unbound_numbers(nb) == ["0.25"]
+    assert front_matter("# no front matter\n") == {}
