@@ -594,7 +594,7 @@ def optimal_backward_directed_information(
     -------
     (terms, encoders)
         ``terms`` shape (n,), the n maxima (the last is 0); ``encoders[t-1]`` of
-        shape (m, D): :math:`S_t = ` ``encoders[t-1] @ X`` (zero outside
+        shape (m, D): :math:`S_t` is ``encoders[t-1] @ X`` (zero outside
         :math:`X_{1:t}`).
     """
     C = _check_cov(cov.detach().cpu().numpy() if B.is_torch(cov) else cov)

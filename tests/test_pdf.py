@@ -84,3 +84,17 @@ def test_no_roles_inside_docstring_math():
     bad = {k: v for k, v in bad.items() if v}
     assert not bad, f"roles or code inside .. math:: blocks: {bad}"
     assert _math_blocks(".. math::\n\n    x = :func:`f`\n\nafter") == ["\n    x = :func:`f`\n"]
+
+
+def test_inline_math_roles_end_cleanly():
+    """``:math:`S_t = ` ``code````: a math role whose text ends in a space is not closed where it
+    seems; docutils runs it into the next literal, and XeLaTeX stops ("Double superscript")."""
+    pattern = re.compile(r":math:`[^`]*\s`")
+    bad = [
+        f"{path.name}:{i}"
+        for path in sorted((ROOT / "semlib").glob("*.py"))
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert not bad, f"math roles ending in a space: {bad}"
+    assert pattern.search(":math:`S_t = ` ``x``") and not pattern.search(":math:`S_t` is ``x``")
