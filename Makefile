@@ -129,7 +129,7 @@ book-course: $(STAMP)
 
 # The PDF goes through XeLaTeX. System packages (Debian/Ubuntu):
 #   apt-get install latexmk texlive-xetex texlive-latex-extra texlive-fonts-recommended \
-#                   texlive-fonts-extra texlive-plain-generic fonts-freefont-otf
+#                   texlive-fonts-extra texlive-plain-generic fonts-freefont-otf xindy
 pdf: $(STAMP)
 	$(BIN)/jupyter-book build . --builder pdflatex
 	@echo "The PDF is _build/latex/book.pdf"
