@@ -333,6 +333,24 @@ def continuation_joint(model: TinyGPT, prompts: torch.Tensor, length: int, prior
 
 
 # --------------------------------------------------------------------------- training with checkpoints
+def _check_training(
+    model: TinyGPT, ids: torch.Tensor, steps: int, batch_size: int, lr: float, checkpoints: Sequence[int]
+) -> tuple[TinyGPT, torch.Tensor, int, int, list[int]]:
+    """The arguments shared by :func:`train_with_checkpoints` and :func:`train_cached`, checked."""
+    model = _check_model(model)
+    ids = model._check_ids(ids)
+    if ids.shape[1] < 2:
+        raise ValueError("`ids` needs at least 2 positions to have a next token")
+    steps = _check_int(steps, "steps", 1)
+    batch_size = _check_int(batch_size, "batch_size", 1)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        raise ValueError(f"`lr` must be a positive number, got {lr!r}")
+    marks = sorted({_check_int(c, "checkpoints", 0) for c in checkpoints})
+    if marks and marks[-1] > steps:
+        raise ValueError(f"`checkpoints` must lie in 0..steps = {steps}, got {marks[-1]}")
+    return model, ids, steps, batch_size, marks
+
+
 def train_with_checkpoints(
     model: TinyGPT,
     ids: torch.Tensor,
@@ -359,17 +377,7 @@ def train_with_checkpoints(
     records : dict
         ``{step: callback(step, model)}`` for every checkpoint.
     """
-    model = _check_model(model)
-    ids = model._check_ids(ids)
-    if ids.shape[1] < 2:
-        raise ValueError("`ids` needs at least 2 positions to have a next token")
-    steps = _check_int(steps, "steps", 1)
-    batch_size = _check_int(batch_size, "batch_size", 1)
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-        raise ValueError(f"`lr` must be a positive number, got {lr!r}")
-    marks = sorted({_check_int(c, "checkpoints", 0) for c in checkpoints})
-    if marks and marks[-1] > steps:
-        raise ValueError(f"`checkpoints` must lie in 0..steps = {steps}, got {marks[-1]}")
+    model, ids, steps, batch_size, marks = _check_training(model, ids, steps, batch_size, lr, checkpoints)
     if marks and callback is None:
         raise ValueError("`checkpoints` given without a `callback`")
     records: dict[int, Any] = {}
@@ -511,17 +519,8 @@ def train_cached(
     ValueError
         If ``steps``, ``batch_size``, ``lr`` or ``checkpoints`` are out of range.
     """
-    model = _check_model(model)
-    ids = model._check_ids(ids)
-    if ids.shape[1] < 2:
-        raise ValueError("`ids` needs at least 2 positions to have a next token")
-    steps = _check_int(steps, "steps", 1)
-    batch_size = _check_int(batch_size, "batch_size", 1)
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-        raise ValueError(f"`lr` must be a positive number, got {lr!r}")
-    marks = sorted({_check_int(c, "checkpoints", 0) for c in checkpoints} | {steps})
-    if marks[-1] > steps:
-        raise ValueError(f"`checkpoints` must lie in 0..steps = {steps}, got {marks[-1]}")
+    model, ids, steps, batch_size, marks = _check_training(model, ids, steps, batch_size, lr, checkpoints)
+    marks = sorted({*marks, steps})
     keyed = isinstance(seed, int) and not isinstance(seed, bool)
     if keyed:
         seed = _check_int(seed, "seed", 0)
@@ -530,17 +529,17 @@ def train_cached(
         return {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
     def run() -> CachedTraining:
-        states: dict[int, dict[str, torch.Tensor]] = {}
-        if 0 in marks:
-            states[0] = snapshot()
-
-        def after(step: int) -> None:
-            if step in marks:
-                states[step] = snapshot()
-
         t0 = time.perf_counter()
-        losses = train_gpt(
-            model, ids, steps=steps, batch_size=batch_size, lr=lr, seed=seed, progress=progress, after_step=after
+        losses, states = train_with_checkpoints(
+            model,
+            ids,
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            seed=seed,
+            checkpoints=marks,
+            callback=lambda step, m: snapshot(),
+            progress=progress,
         )
         return CachedTraining(losses, states, time.perf_counter() - t0, False)
 
