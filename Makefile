@@ -122,8 +122,7 @@ colab: $(STAMP)
 # The course site: same book, solutions left out of the pages, the search index and the
 # downloadable sources (sphinx-exercise's hide_solutions plus _ext/hide_gated_solutions.py).
 book-course: $(STAMP)
-	@mkdir -p _build/course
-	$(BIN)/python -c "import os, yaml; c = yaml.safe_load(open('_config.yml')); ext = os.path.abspath('_ext'); s = c['sphinx']; s['local_extensions'] = dict.fromkeys([*s['local_extensions'], 'hide_gated_solutions'], ext); s['config'].update(hide_solutions=True, html_copy_source=False); c['html']['use_download_button'] = False; yaml.safe_dump(c, open('_build/course/_config.yml', 'w'), sort_keys=False, allow_unicode=True)"
+	$(BIN)/python tools/course_config.py --out _build/course/_config.yml
 	$(BIN)/jupyter-book build . --config _build/course/_config.yml --path-output _build/course --warningiserror --nitpick --keep-going
 	@echo "The course site (no solutions) is in _build/course/_build/html"
 

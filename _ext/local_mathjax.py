@@ -39,11 +39,14 @@ def configure(app: Sphinx, config) -> None:
     config.mathjax_path = f"mathjax/{COMPONENT}"
 
 
-def copy_files(app: Sphinx) -> None:
-    if app.builder.format != "html":
-        return
+def copy_to(static: Path) -> Path:
+    """Copy the MathJax files into ``static/mathjax`` and return that folder.
+
+    Used by the site build, the slide decks (``tools/slides.py``) and the instructor edition
+    (``tools/instructor_edition.py``), so that every HTML page the book writes works offline.
+    """
     es5 = _es5_dir()
-    target = Path(app.outdir) / "_static" / "mathjax"
+    target = Path(static) / "mathjax"
     for part in PARTS:
         src = es5 / part
         if not src.exists():
@@ -54,6 +57,13 @@ def copy_files(app: Sphinx) -> None:
         else:
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dst)
+    return target
+
+
+def copy_files(app: Sphinx) -> None:
+    if app.builder.format != "html":
+        return
+    copy_to(Path(app.outdir) / "_static")
 
 
 def setup(app: Sphinx) -> dict:

@@ -27,9 +27,15 @@ if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
 
 @pytest.hookimpl(trylast=True)  # after pytest-xdist's own hook, which tags grouped tests
 def pytest_collection_modifyitems(config, items):
-    """tests/test_privacy.py scans the site that tests/test_site.py builds: run those scans last (all are in the xdist group
+    """tests/test_privacy.py scans the site that tests/test_site.py builds and builds a few course
+    pages, and tests/test_slides.py opens every deck, both from the notebooks that build
+    executed: run those tests last (all are in the xdist group
     "site", so they run on one worker, in this order)."""
-    scans = ("tests/test_privacy.py::test_public_sites",)
+    scans = (
+        "tests/test_privacy.py::test_public_sites",
+        "tests/test_privacy.py::test_the_course_site",
+        "tests/test_slides.py::test_decks_open_offline",  # every deck, from the notebooks the site executed
+    )
     late = [item for item in items if item.nodeid.startswith(scans)]
     items[:] = [item for item in items if item not in late] + late
     _check_grouping(config, items)

@@ -35,6 +35,7 @@ import importlib.util
 import json
 import keyword
 import re
+import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -300,6 +301,93 @@ def test_public_sites_hold_no_instructor_material(name, secret):
     assert not found, f"{name} holds instructor material:\n" + "\n".join(found[:40])
 
 
+# --- the course site: a few pages built with its configuration ------------------------------------
+
+COURSE_PAGES = ["chapters/02_preliminaries/directed_information", "chapters/appendices/course_guide", "course/project"]
+_SOLUTION_FENCE = re.compile(r"^(`{3,}|:{3,})\{solution\}[^\n]*\n(.*?)^\1\s*$", re.DOTALL | re.MULTILINE)
+_EXERCISE_FENCE = re.compile(r"^(`{3,}|:{3,})\{exercise\}[^\n]*\n(.*?)^\1\s*$", re.DOTALL | re.MULTILINE)
+_GATED = re.compile(
+    r"^`{3,}\{solution-start\}[^\n]*\n(?::[^\n]*\n)*`{3,}\s*$(.*?)^`{3,}\{solution-end\}[^\n]*\n`{3,}",
+    re.DOTALL | re.MULTILINE,
+)
+
+
+def chapter_solutions(path: Path) -> tuple[list[str], list[str], list[str]]:
+    """A chapter's (solution texts, exercise texts, everything else) from its source notebook.
+
+    Solutions: the body of each ``{solution}`` directive and everything from a ``{solution-start}``
+    to its ``{solution-end}`` (sphinx-exercise's gated solutions, which span cells)."""
+    text = "\n\n".join("".join(cell["source"]) for cell in json.loads(path.read_text(encoding="utf-8"))["cells"])
+    solutions = [m.group(1) for m in _GATED.finditer(text)]
+    text = _GATED.sub(" ", text)
+    solutions += [m.group(2) for m in _SOLUTION_FENCE.finditer(text)]
+    exercises = [m.group(2) for m in _EXERCISE_FENCE.finditer(text)]
+    return solutions, exercises, [_EXERCISE_FENCE.sub(" ", _SOLUTION_FENCE.sub(" ", text))]
+
+
+def _prose_shingles(texts: Iterable[str]) -> set[tuple[str, ...]]:
+    found: set[tuple[str, ...]] = set()
+    for text in texts:
+        for piece in _CODE.split(" ".join(_MATH.split(text))):
+            found |= shingles(normalize(piece).split())
+    return found
+
+
+@pytest.fixture(scope="module")
+def course_site(tmp_path_factory) -> Path:
+    """COURSE_PAGES built with the course site's configuration (tools/course_config.py, the file
+    ``make book-course`` uses), from the execution cache; the build's HTML folder."""
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    if not jupyter_book.exists():
+        pytest.fail(f"jupyter-book not found next to {sys.executable}: run `make env`", pytrace=False)
+    executor = _load_tool("execute_notebooks")
+    for page in COURSE_PAGES:
+        if (ROOT / f"{page}.ipynb").is_file():
+            executor.ensure_executed(ROOT / f"{page}.ipynb")
+    out = tmp_path_factory.mktemp("course")
+    course = _load_tool("course_config")
+    config = course.course_config()
+    config["only_build_toc_files"] = True  # read these pages only, not the whole book
+    (out / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    toc = {"format": "jb-book", "root": "chapters/preface", "chapters": [{"file": f} for f in COURSE_PAGES]}
+    (out / "_toc.yml").write_text(yaml.safe_dump(toc), encoding="utf-8")
+    # no --warningiserror: references into pages left out of this small build cannot resolve
+    command = [str(jupyter_book), "build", ".", "--config", str(out / "_config.yml"), "--toc", str(out / "_toc.yml")]
+    result = subprocess.run(
+        [*command, "--path-output", str(out)], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    html_dir = out / "_build" / "html"
+    if result.returncode != 0 or not (html_dir / "index.html").is_file():
+        pytest.fail(f"the course build failed (exit {result.returncode}):\n{(result.stdout + result.stderr)[-3000:]}")
+    return html_dir
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("site")  # after the site build, whose notebooks it reads from the cache
+def test_the_course_site_holds_no_solution(course_site, secret):
+    chapter = ROOT / f"{COURSE_PAGES[0]}.ipynb"
+    solutions, exercises, rest = chapter_solutions(chapter)
+    assert len(solutions) >= 3 and exercises, f"{chapter.name}: {len(solutions)} solutions, {len(exercises)} exercises"
+    hidden = _prose_shingles(solutions) - _prose_shingles(rest) - _prose_shingles(exercises)
+    assert len(hidden) > 50, f"only {len(hidden)} distinctive solution shingles in {chapter.name}"
+    page = course_site / f"{COURSE_PAGES[0]}.html"
+    words = normalize(" ".join(list(_texts(page))[1:])).split()
+    shown = shingles(words)
+    assert _prose_shingles(exercises) & shown, "the course page lacks its exercises: was it built?"
+    leaked = hidden & shown
+    assert not leaked, f"the course site shows {len(leaked)} solution runs of {chapter.name}, e.g. {sorted(leaked)[:2]}"
+    # nothing instructor-only either, anywhere in the build; and no copied sources
+    found = leaks(course_site, secret)
+    assert not found, "the course site holds instructor material:\n" + "\n".join(found[:40])
+    sources = [p for p in course_site.rglob("*") if p.suffix in (".ipynb", ".md") or "_sources" in p.parts]
+    assert not sources, f"the course site ships page sources (with their solutions): {sources[:5]}"
+    # and the same scan sees the solutions on the book's site, which shows them
+    book_page = ROOT / "_build" / "html" / f"{COURSE_PAGES[0]}.html"
+    if book_page.is_file():
+        book_words = normalize(" ".join(list(_texts(book_page))[1:])).split()
+        assert hidden & shingles(book_words), "the scan finds no solution on the book's page either: it proves nothing"
+
+
 def test_the_scan_finds_a_planted_leak(tmp_path, secret):
     """A doctored site: one page quotes a solution (tags, entities and math inside), one a marker."""
     key, solution = next(iter(exam_solutions().items()))
@@ -351,6 +439,11 @@ def test_instructor_edition_builds_with_the_solutions(tmp_path):
             assert not missing, f"{built.name} lacks the solutions {missing}"
             if suffix == ".html":
                 assert "\\(" in text and "$" not in re.sub(r"<!--.*?-->", "", text), f"{built.name}: math not rendered"
+                # MathJax from the edition itself (offline), never from a CDN
+                scripts = re.findall(r'<script[^>]*\bsrc="([^"]+)"', text)
+                assert scripts and all("://" not in s and (built.parent / s).is_file() for s in scripts), (
+                    f"{built.name} loads scripts it does not ship: {scripts}"
+                )
     assert (out / "problem_sets" / "ps1" / "solutions.ipynb").is_file(), "the problem sets were not copied"
     index = (out / "index.html").read_text(encoding="utf-8")
     assert all(f"exams/{p.stem}.html" in index for p in parts) and "problem_sets/ps1/solutions.ipynb" in index

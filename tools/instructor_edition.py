@@ -16,7 +16,8 @@ and ``make student`` reads only ``chapters/``, so none of it reaches a student;
   the bank (``{ref}``, ``{eq}``, ``{prf:ref}``, ``{cite}``, the notation macros) is resolved
   against the book with ``tools/plain_markdown.py``, so the file reads well anywhere;
 * ``exams/partN.html`` -- the same, rendered to one self-contained HTML page (markdown-it-py,
-  math left to MathJax, loaded from its CDN: offline the TeX source stays readable);
+  math typeset by MathJax 3, copied into ``_static/mathjax`` from the same pinned package as the
+  site's (``_ext/local_mathjax.py``), so the pages work offline;
 * ``problem_sets/`` -- a copy of ``_build/problem_sets/instructor`` (the problem sets with their
   solutions, written by the problem-set tool) when that folder exists;
 * ``index.html`` -- links to all of it.
@@ -39,7 +40,7 @@ EXAMS = ROOT / "course" / "instructor" / "exams"
 DEFAULT_OUT = ROOT / "_build" / "instructor"
 DEFAULT_PROBLEM_SETS = ROOT / "_build" / "problem_sets" / "instructor"
 MARKER = "INSTRUCTOR-ONLY"
-MATHJAX = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-mml-chtml.js"
+MATHJAX = "_static/mathjax/tex-mml-chtml.js"  # relative to the edition's root folder
 
 _PART = re.compile(r"^part(\d+)\.md$")
 
@@ -91,13 +92,23 @@ def _math(content: str, options: dict) -> str:
     return f'<div class="math">\\[{escaped}\\]</div>\n' if options.get("display_mode") else f"\\({escaped}\\)"
 
 
-def render_html(markdown: str, title: str) -> str:
-    """One HTML page from plain Markdown with ``$``/``$$`` math (markdown-it-py, MathJax)."""
+def _copy_mathjax(static: Path) -> Path:
+    sys.path.insert(0, str(ROOT / "tools"))
+    from slides import copy_mathjax  # the decks' copy of the site's MathJax
+
+    return copy_mathjax(static)
+
+
+def render_html(markdown: str, title: str, root: str = "../") -> str:
+    """One HTML page from plain Markdown with ``$``/``$$`` math (markdown-it-py, MathJax).
+
+    ``root`` is the relative path from the page to the edition's root folder, where MathJax is.
+    """
     from markdown_it import MarkdownIt
     from mdit_py_plugins.dollarmath import dollarmath_plugin
 
     md = MarkdownIt("commonmark", {"html": True}).enable("table").use(dollarmath_plugin, renderer=_math)
-    return PAGE.format(title=html.escape(title), mathjax=MATHJAX, marker=MARKER, body=md.render(markdown))
+    return PAGE.format(title=html.escape(title), mathjax=root + MATHJAX, marker=MARKER, body=md.render(markdown))
 
 
 def _title(markdown: str, fallback: str) -> str:
@@ -113,6 +124,7 @@ def build(out: Path = DEFAULT_OUT, problem_sets: Path = DEFAULT_PROBLEM_SETS, ex
     if out.exists():
         shutil.rmtree(out)
     (out / "exams").mkdir(parents=True)
+    _copy_mathjax(out / "_static")
     written: list[Path] = []
     links = []
     for path in parts:

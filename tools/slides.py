@@ -572,13 +572,15 @@ def reveal_dir() -> Path:
     return folder
 
 
-def mathjax_dir() -> Path:
+def copy_mathjax(static: Path) -> Path:
+    """Copy the site's vendored MathJax into ``static/mathjax`` (``_ext/local_mathjax.py``, one
+    copy for the site, the decks and the instructor edition); return that folder."""
     sys.path.insert(0, str(ROOT / "_ext"))
     try:
         import local_mathjax
     finally:
         sys.path.remove(str(ROOT / "_ext"))
-    return local_mathjax._es5_dir()
+    return local_mathjax.copy_to(static)
 
 
 def write_assets(out: Path) -> None:
@@ -590,19 +592,7 @@ def write_assets(out: Path) -> None:
         shutil.copy2(reveal / rel, static / "revealjs" / rel)
     for rel in REVEAL_DIRS:
         shutil.copytree(reveal / rel, static / "revealjs" / rel, dirs_exist_ok=True)
-    sys.path.insert(0, str(ROOT / "_ext"))
-    try:
-        import local_mathjax
-    finally:
-        sys.path.remove(str(ROOT / "_ext"))
-    es5 = mathjax_dir()
-    for part in local_mathjax.PARTS:
-        src, dst = es5 / part, static / "mathjax" / part
-        if src.is_dir():
-            shutil.copytree(src, dst, dirs_exist_ok=True)
-        elif src.is_file():
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dst)
+    copy_mathjax(static)
     for asset in ("deck.css", "deck.js"):
         shutil.copy2(ASSETS / asset, static / asset)
 
