@@ -15,8 +15,12 @@ reference solution or hidden test that the problem texts do not show anyway. Non
   and the student problem sets (``_build/problem_sets/student``) when built;
 * the book's site (``make book``: ``_build/html``) and the course site (``make book-course``:
   ``_build/course/_build/html``), every file of the build: pages, copied sources, search index.
-  The sites take minutes to build, so this test never builds one: it scans what
+  The sites take minutes to build, so this scan never builds one: it scans what
   ``tests/test_site.py`` (or ``make``) built and skips, saying so, when nothing is built;
+* a small course site built here (six seconds): the preface, one chapter and the course pages,
+  with the course site's configuration (``tools/course_config.py``, the one ``make book-course``
+  uses): the chapter's exercise solutions, which the book's site shows, must be gone too (every
+  ten-word run of them that the rest of the page does not also hold), and no page source copied;
 
 and ``_config.yml``'s ``exclude_patterns`` must exclude every instructor file (Sphinx's own
 matcher decides), while ``_toc.yml`` names none. A doctored site with a planted exam solution
