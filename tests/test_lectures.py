@@ -5,7 +5,9 @@ Issue 15's rules that a machine can check on the sources:
 * at most four learning objectives per chapter (the Overview's numbered list);
 * every chapter a page names under **Prerequisites** comes earlier in ``_toc.yml``;
 * no code cell longer than 20 lines (machinery lives in semlib, not in the lecture);
-* no page longer than one lecture (``tools/lecture_plan.py`` estimates it from the source).
+* no page longer than one lecture (``tools/lecture_plan.py`` estimates it from the source);
+* a figure in the lecture part of every page, followed by a caption that says what to see
+  (the slide deck of the page, ``tools/slides.py``, shows it with that caption).
 """
 
 from __future__ import annotations
@@ -91,3 +93,23 @@ def test_the_course_guide_draws_the_current_prerequisite_graph():
 def test_the_course_guide_holds_the_current_lecture_plan():
     """The lecture table of the course guide is the one tools/lecture_plan.py writes today."""
     assert lecture_plan.current_table() == lecture_plan.table(), "run python tools/lecture_plan.py --write"
+
+
+_DRAWS = re.compile(r"\bplt\.show\(|\bsubplots\(")
+_HIDDEN = {"remove-output", "remove-cell", "hide-output"}
+
+
+@pytest.mark.parametrize("path", chapters(), ids=lambda p: p.stem)
+def test_every_lecture_shows_a_figure_with_what_to_see(path):
+    """A code cell that draws (``subplots(`` / ``plt.show(``), not hidden on the site, before the
+    page's ``## Exercises``, and right after it a markdown cell that starts ``*What to see.*``."""
+    cells = nbformat.read(path, as_version=4).cells
+    found = []
+    for i, cell in enumerate(cells[:-1]):
+        if cell.cell_type == "markdown" and re.search(r"^## Exercises", cell.source, re.MULTILINE):
+            break
+        if cell.cell_type == "code" and _DRAWS.search(cell.source) and not _HIDDEN & set(cell.metadata.get("tags", [])):
+            after = cells[i + 1]
+            found.append(after.cell_type == "markdown" and after.source.lstrip().startswith("*What to see"))
+    assert found, "no figure before the exercises: a lecture needs one (with a *What to see.* caption)"
+    assert any(found), "no figure of the lecture part is followed by a *What to see.* caption"
