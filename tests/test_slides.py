@@ -124,6 +124,11 @@ def test_automatic_selection_on_a_stub(index):
     assert statement.title == "Definition (Stub)" and "D_{\\mathrm{KL}}" in statement.body
     assert len(figure.figures) == 1 and figure.caption.startswith("*What to see:*") and figure.title == "Entropy"
     assert [s.body.count("* Point") for s in summary] == [3, 2]
+    # speaker notes: the prose left off the slides, on the slide it leads to; not what a slide shows
+    assert "Some prose that is not on a slide." in equation.notes and "<a id" not in equation.notes
+    assert "More prose." in summary[0].notes
+    notes = " ".join(s.notes for s in deck.slides)
+    assert "mean surprise" not in notes and "dark to light" not in notes and "Homework" not in notes
 
 
 def test_the_slide_tag_chooses_the_cells(index, tmp_path):
@@ -156,6 +161,7 @@ def test_every_lecture_page_gets_a_deck_without_myst(index):
         if deck.tagged:
             continue
         assert kinds[:2] == ["title", "objectives"] and kinds[-1] == "summary", f"{page}: {kinds}"
+        assert sum(len(s.notes.split()) for s in deck.slides) > 200, f"{page}: hardly any speaker notes"
         objectives = re.findall(r"^\d+\. ", deck.slides[1].body, re.MULTILINE)
         assert 1 <= len(objectives) <= 4, f"{page}: {len(objectives)} objectives"
         for slide in deck.slides:
@@ -177,7 +183,10 @@ async () => {
   return {ready: !!s.ready, revealReady: !!s.revealReady, mathDone: !!s.mathDone, mathError: s.mathError || null,
           slides: window.Reveal && Reveal.isReady() ? Reveal.getTotalSlides() : 0,
           sections: document.querySelectorAll(".reveal .slides > section").length,
-          overflowing: s.overflowing || [], figures: document.querySelectorAll("img.slide-figure").length};
+          overflowing: s.overflowing || [], figures: document.querySelectorAll("img.slide-figure").length,
+          notesPlugin: !!(window.Reveal && Reveal.hasPlugin && Reveal.hasPlugin("notes")),
+          notes: document.querySelectorAll(".reveal .slides > section > aside.notes").length,
+          notesShown: [...document.querySelectorAll("aside.notes")].some((a) => a.offsetParent !== null)};
 }
 """
 URL_ATTRIBUTE = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//""", re.IGNORECASE)
@@ -273,6 +282,11 @@ def test_decks_open_offline_in_the_browser(built):
                     found.append(f"{state['figures']} figures shown, {expected_figures} in the deck")
                 if not loaded.data["mathElements"]:
                     found.append("no formula on any slide")
+                with_notes = sum(1 for s in deck.slides if s.notes)
+                if not state["notesPlugin"] or state["notes"] != with_notes or state["notesShown"]:
+                    found.append(
+                        f"speaker notes: plugin {state['notesPlugin']}, {state['notes']} of {with_notes}, shown {state['notesShown']}"
+                    )
             loaded.events.closing = True
             loaded.handle.close()
             problems[page] = found

@@ -29,6 +29,11 @@ from the part of the page before its ``## Exercises`` (the exercises are homewor
 
 4. **summary**: the ``## Summary`` section, split into two slides when it has more than four items.
 
+**Speaker notes.** The prose the automatic selection leaves out is not lost: each slide's notes
+(reveal.js's notes plugin; press ``S`` for the speaker view) hold the page's text that leads up to
+it since the previous slide, so a lecturer sees the argument next to the slide that ends it. The
+prose after the last slide goes to the last slide. Tagged decks have no notes.
+
 Markdown goes through ``tools/plain_markdown.py`` first (so no MyST shows raw: statements are
 numbered, references resolved, citations written out, glued numbers filled in from the
 executed notebook), then through ``markdown-it-py`` with the dollar-math plugin, which hands
@@ -70,7 +75,14 @@ from student_notebooks import split_blocks
 
 ASSETS = TOOLS / "slides_assets"  # the decks' own stylesheet and script
 #: reveal.js files a deck uses, relative to the ``_static/revealjs`` folder of ``sphinx-revealjs``.
-REVEAL_FILES = ["LICENSE", "dist/reset.css", "dist/reveal.css", "dist/reveal.js", "dist/theme/white.css"]
+REVEAL_FILES = [
+    "LICENSE",
+    "dist/reset.css",
+    "dist/reveal.css",
+    "dist/reveal.js",
+    "dist/theme/white.css",
+    "plugin/notes/notes.js",  # the speaker view (key S), with each slide's notes
+]
 REVEAL_DIRS = ["dist/theme/fonts/source-sans-pro"]
 THEME = "white"
 TAG = "slide"
@@ -85,6 +97,7 @@ _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$", re.MULTILINE)
 _LABELLED_EQ = re.compile(r"\$\$(?:(?!\$\$).)*?\$\$[ \t]*\([\w:.-]+\)", re.DOTALL)
 _SENTENCE_END = re.compile(r"(?<=[.!?:])\s+(?=[A-Z*(\[])")
 _OPTION_LINE = re.compile(r"^:[\w-]+:.*$")
+_ANCHOR = re.compile(r'<a id="[^"]*"></a>[ \t]*\n?')
 
 
 # --------------------------------------------------------------------------- what a deck holds
@@ -112,6 +125,7 @@ class Slide:
     figures: list[Figure] = field(default_factory=list)
     caption: str = ""
     cell: int | None = None  # the notebook cell it comes from (the first one, for equations)
+    notes: str = ""  # speaker notes (plain Markdown): the page's prose that leads to this slide
 
 
 @dataclass
@@ -232,7 +246,17 @@ class _Selector:
         self.section = title
         self.pending: list[tuple[str, str, int]] = []  # (lead-in, equation, cell) of the current section
         self.summary: list[str] | None = None  # markdown of the Summary section while inside it
+        self.notes: list[str] = []  # prose read since the last slide: the next slide's speaker notes
+        self.captions: set[int] = set()  # markdown cells whose first paragraph captions a figure slide
         self.done = False
+
+    def add(self, slide: Slide) -> None:
+        """Append a slide, with the prose that led to it as its speaker notes."""
+        prose = "\n\n".join(t.strip() for t in self.notes if t.strip())
+        self.notes = []
+        if prose:
+            slide.notes = _ANCHOR.sub("", self.md(prose)).strip()  # (a page's targets mean nothing here)
+        self.slides.append(slide)
 
     def md(self, text: str) -> str:
         return self.convert.markdown(text).strip()
@@ -241,7 +265,7 @@ class _Selector:
         for k in range(0, len(self.pending), EQUATIONS_PER_SLIDE):
             group = self.pending[k : k + EQUATIONS_PER_SLIDE]
             body = "\n\n".join(f"{self.md(lead)}\n\n{self.md(eq)}" if lead else self.md(eq) for lead, eq, _ in group)
-            self.slides.append(Slide("equations", self.md(self.section), body, cell=group[0][2]))
+            self.add(Slide("equations", self.md(self.section), body, cell=group[0][2]))
         self.pending = []
 
     def heading(self, level: int, text: str) -> None:
@@ -265,7 +289,7 @@ class _Selector:
         self.summary = None
         if text:
             for chunk in _split_items(self.md(text), SUMMARY_ITEMS_PER_SLIDE):
-                self.slides.append(Slide("summary", "Summary", chunk))
+                self.add(Slide("summary", "Summary", chunk))
 
     def text(self, text: str, cell: int) -> None:
         """Plain markdown between directives: headings, labelled equations, summary text."""
@@ -285,12 +309,18 @@ class _Selector:
             if self.done:
                 return
             if kind == "h":
+                self.notes.append(text[pos:start])
                 self.heading(len(m[1]), m[2])
             else:
-                self.pending.append((_lead_in(text[pos:start]), m[0], cell))
+                lead = _lead_in(text[pos:start])
+                before = text[pos:start].rstrip()
+                self.notes.append(before[: len(before) - len(lead)] if lead and before.endswith(lead) else before)
+                self.pending.append((lead, m[0], cell))
             pos = end
         if self.summary is not None and not self.done:
             self.summary.append(text[pos:])
+        elif not self.done:
+            self.notes.append(text[pos:])
 
     def statement(self, block, cell: int) -> None:
         self.flush()
@@ -299,7 +329,7 @@ class _Selector:
         target = self.convert.index.targets.get(label)
         head = target.text if target else kind.title()
         title = f"{head} ({self.convert.inline(block.arg)})" if block.arg.strip() else head
-        self.slides.append(Slide("statement", title, self.md(_directive_body(block.text)), cell=cell))
+        self.add(Slide("statement", title, self.md(_directive_body(block.text)), cell=cell))
 
     def figure(self, cell_index: int, cell: nbformat.NotebookNode) -> None:
         figures = _figures(cell)
@@ -311,7 +341,8 @@ class _Selector:
             first = re.split(r"\n[ \t]*\n", nxt.source.strip(), maxsplit=1)[0] if nxt.cell_type == "markdown" else ""
             if re.match(r"^[*_]+What to see", first):
                 caption = self.md(first)
-        self.slides.append(Slide("figure", self.md(self.section), "", figures, caption, cell=cell_index))
+                self.captions.add(cell_index + 1)
+        self.add(Slide("figure", self.md(self.section), "", figures, caption, cell=cell_index))
 
     def run(self) -> list[Slide]:
         for i, cell in enumerate(self.nb.cells):
@@ -323,7 +354,11 @@ class _Selector:
                 continue
             if cell.cell_type != "markdown":
                 continue
-            for block in split_blocks(cell.source):
+            source = cell.source
+            if i in self.captions:  # its first paragraph is on the figure's slide already
+                parts = re.split(r"\n[ \t]*\n", source.strip(), maxsplit=1)
+                source = parts[1] if len(parts) > 1 else ""
+            for block in split_blocks(source):
                 if self.done:
                     break
                 if block.name is None:
@@ -335,6 +370,10 @@ class _Selector:
         self.flush()
         if self.summary is not None:
             self.finish_summary()
+        rest = "\n\n".join(t.strip() for t in self.notes if t.strip())
+        if rest and self.slides:  # prose after the last slide: the last slide's notes
+            last = self.slides[-1]
+            last.notes = (last.notes + "\n\n" + _ANCHOR.sub("", self.md(rest))).strip()
         return self.slides
 
 
@@ -483,6 +522,8 @@ def slide_html(slide: Slide, figure_paths: list[str]) -> str:
             parts.append(f'<img class="slide-figure" src="{html.escape(path)}" alt="{alt}">')
         if slide.caption:
             parts.append(f'<div class="slide-caption">{to_html(slide.caption)}</div>')
+    if slide.notes:
+        parts.append(f'<aside class="notes">{to_html(slide.notes)}</aside>')
     origin = f' data-cell="{slide.cell}"' if slide.cell is not None else ""
     return f'<section class="{classes}"{origin}>\n' + "\n".join(parts) + "\n</section>"
 
@@ -514,6 +555,7 @@ def deck_html(deck: Deck, figure_paths: list[list[str]]) -> str:
 </div>
 <a class="deck-home" href="index.html" title="All decks">☰</a>
 <script src="_static/revealjs/dist/reveal.js"></script>
+<script src="_static/revealjs/plugin/notes/notes.js"></script>
 <script src="_static/deck.js"></script>
 </body>
 </html>
@@ -551,7 +593,8 @@ def index_html(decks: list[Deck]) -> str:
 <h1>Lecture slides</h1>
 <p>One reveal.js deck per lecture page of <em>Forget BIT, It is All about TOKEN — the executable
 companion</em>, made from the executed notebooks by <code>make slides</code>. Keys: arrows or space
-to move, <kbd>F</kbd> full screen, <kbd>O</kbd> or <kbd>Esc</kbd> the overview of all slides.</p>
+to move, <kbd>F</kbd> full screen, <kbd>O</kbd> or <kbd>Esc</kbd> the overview of all slides,
+<kbd>S</kbd> the speaker view, whose notes hold the page's prose that leads to each slide.</p>
 {body}
 </body>
 </html>

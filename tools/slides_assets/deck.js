@@ -40,7 +40,7 @@
     margin: 0.04,
     center: true,
     transition: "slide",
-    plugins: [],
+    plugins: [RevealNotes],  // the speaker view (key S)
   }).then(() => { state.revealReady = true; });
 
   const mathReady = new Promise((resolve) => {
