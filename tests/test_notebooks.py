@@ -167,3 +167,52 @@ def test_the_startup_timeout_does_not_bound_cells(tmp_path, monkeypatch):
     path = _notebook(root, "import time\ntime.sleep(2.5)\nx = 1")
     done, nb = ex.ensure_executed(path, build=root / "_build", root=root)
     assert not done.cached and done.seconds > 2.5 and nb.cells[0].execution_count == 1
+
+
+@pytest.mark.slow
+def test_a_notebook_another_process_executes_is_passed_over_then_waited_for(tmp_path):
+    """ensure_executed(wait=False) returns None while the notebook's lock is held elsewhere;
+    ensure_all_executed runs the free notebook first and then waits for the locked one."""
+    import hashlib
+    import threading
+
+    from filelock import FileLock
+
+    root = _tiny_repo(tmp_path)
+    build = root / "_build"
+    first = _notebook(root, "x = 1")
+    second = first.with_name("second.ipynb")
+    nbformat.write(nbformat.read(first, as_version=4), second)
+    cache_dir, _ = ex._cache(build, root)
+    key = hashlib.sha256(str(first.resolve()).encode()).hexdigest()[:16]
+    (cache_dir / "locks").mkdir(exist_ok=True)
+    acquired, release = threading.Event(), threading.Event()
+
+    def other_process():  # holds the notebook's lock as the other pytest worker would, then lets go
+        with FileLock(str(cache_dir / "locks" / f"{key}.lock")):
+            acquired.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=other_process)
+    holder.start()
+    acquired.wait(10)
+    assert ex.ensure_executed(first, build=build, root=root, wait=False) is None
+    order = []
+    original = ex.ensure_executed
+
+    def spy(path, *args, **kwargs):
+        result = original(path, *args, **kwargs)
+        if result is not None:
+            order.append(Path(path).name)
+        return result
+
+    timer = threading.Timer(3.0, release.set)  # the other process finishes a little later
+    timer.start()
+    try:
+        ex.ensure_executed, saved = spy, ex.ensure_executed
+        done = ex.ensure_all_executed([first, second], build=build, root=root)
+    finally:
+        ex.ensure_executed = saved
+        release.set()
+        holder.join()
+    assert order == ["second.ipynb", "nb.ipynb"] and len(done) == 2

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import nbformat
 import yaml
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = ROOT / "_build"
@@ -225,8 +225,37 @@ def _record_cells(path: Path, notebook: nbformat.NotebookNode, root: Path) -> No
         report.write_text(json.dumps(known, indent=1, sort_keys=True))
 
 
-def ensure_executed(path: Path, build: Path = BUILD, root: Path = ROOT) -> tuple[Executed, nbformat.NotebookNode]:
-    """Return ``path`` executed, from the cache or by running it (and then caching it).
+def ensure_all_executed(paths: list[Path], build: Path = BUILD, root: Path = ROOT) -> list[Executed]:
+    """Make sure every notebook of ``paths`` is executed, in that order, without idling.
+
+    A notebook that another process is executing right now (its lock is held: the other pytest
+    worker's notebook test) is passed over and come back to, so this process keeps a core busy
+    instead of waiting; only when every remaining notebook is locked does it wait, for the first.
+
+    Raises
+    ------
+    NotebookFailed
+        For the first notebook that fails.
+    """
+    pending, done = [Path(p) for p in paths], []
+    while pending:
+        for path in list(pending):
+            result = ensure_executed(path, build, root, wait=False)
+            if result is not None:
+                done.append(result[0])
+                pending.remove(path)
+        if pending:
+            done.append(ensure_executed(pending.pop(0), build, root)[0])  # all locked: wait for one
+    return done
+
+
+def ensure_executed(
+    path: Path, build: Path = BUILD, root: Path = ROOT, *, wait: bool = True
+) -> tuple[Executed, nbformat.NotebookNode] | None:
+    """Return ``(Executed, notebook)`` for ``path``, from the cache or by running it (then cached).
+
+    With ``wait=False`` it returns ``None`` at once when another process holds the notebook's
+    lock (it is being executed there), instead of waiting for it.
 
     Raises
     ------
@@ -241,7 +270,11 @@ def ensure_executed(path: Path, build: Path = BUILD, root: Path = ROOT) -> tuple
     db_lock = FileLock(str(cache_dir / "db.lock"))
     key = hashlib.sha256(str(path).encode()).hexdigest()[:16]
     (cache_dir / "locks").mkdir(exist_ok=True)
-    with FileLock(str(cache_dir / "locks" / f"{key}.lock")):
+    try:
+        held = FileLock(str(cache_dir / "locks" / f"{key}.lock")).acquire(timeout=-1 if wait else 0)
+    except Timeout:
+        return None  # another process is executing it
+    with held:
         notebook = nbformat.read(path, as_version=4)
         with db_lock:
             try:
