@@ -30,13 +30,12 @@ def pytest_collection_modifyitems(config, items):
     """Order: the notebook tests first; last, the tests that read the site's build.
 
     tests/test_privacy.py scans the site that tests/test_site.py builds and builds a few course
-    pages, and tests/test_slides.py opens every deck, both from the notebooks that build
-    executed: run those tests last (all are in the xdist group
-    "site", so they run on one worker, in this order)."""
+    pages (both in the xdist group "site", so on the site's worker, after its build), and
+    tests/test_slides.py opens every deck: run those tests last."""
     scans = (
         "tests/test_privacy.py::test_public_sites",
         "tests/test_privacy.py::test_the_course_site",
-        "tests/test_slides.py::test_decks_open_offline",  # every deck, from the notebooks the site executed
+        "tests/test_slides.py::test_decks_open_offline",  # not grouped: on whichever worker is free
     )
     late = [item for item in items if item.nodeid.startswith(scans)]
     # The notebook tests first (longest notebook first), so that the other worker starts executing

@@ -7,8 +7,8 @@ committed notebooks (title, objectives, summary, no MyST left anywhere).
 
 Then the browser check (headless Chromium through ``tools/check_site.py``): the deck of every
 lecture page, built from its executed notebook (from the build cache that the notebook tests and
-the site build fill; the test runs on the site's worker after the site is built, so nothing is
-executed twice), plus the tagged stub, and the index page, are opened from the disk
+the site build fill; the test runs last, on whichever worker is free, when they are executed),
+plus the tagged stub, and the index page, are opened from the disk
 (``file://``, the way a lecturer opens them), a few tabs at a time. Each must load with no
 console error and no request to another host, reveal.js must start with all its slides,
 MathJax must typeset every formula (no raw ``$$`` or ``\\(``), every figure must load, and no
@@ -229,7 +229,6 @@ def built(tmp_path_factory, index):
 
 
 @pytest.mark.slow
-@pytest.mark.xdist_group("site")  # after the site build (tests/conftest.py): its notebooks are executed
 def test_decks_open_offline_in_the_browser(built):
     chromium = check_site.find_chromium()
     if chromium is None:
