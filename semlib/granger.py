@@ -72,7 +72,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.linalg as sla
-from scipy import optimize, stats
+from scipy import optimize
 
 from . import _backend as B
 from ._backend import check_int as _check_int
@@ -1017,6 +1017,8 @@ def granger_f_test(
     f_stat = wald / J
     df_denom = m * df_full
     lr = T * gc
+    from scipy import stats  # here, not at import: scipy.stats costs 0.6 s of every `import semlib`
+
     return GrangerTest(
         gc=float(gc),
         f_stat=float(f_stat),
@@ -1030,6 +1032,8 @@ def granger_f_test(
 
 
 def _ncx2_cdf(x: float, df: int, nc: float) -> float:
+    from scipy import stats
+
     return float(stats.chi2.cdf(x, df)) if nc <= 0 else float(stats.ncx2.cdf(x, df, nc))
 
 
