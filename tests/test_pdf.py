@@ -98,3 +98,29 @@ def test_inline_math_roles_end_cleanly():
     ]
     assert not bad, f"math roles ending in a space: {bad}"
     assert pattern.search(":math:`S_t = ` ``x``") and not pattern.search(":math:`S_t` is ``x``")
+
+
+def page_titles() -> dict[str, str]:
+    """The ``# `` title of every chapter notebook and page."""
+    titles = {}
+    for path in sorted((ROOT / "chapters").rglob("*")):
+        if path.suffix == ".ipynb":
+            text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown")
+        elif path.suffix == ".md":
+            text = path.read_text(encoding="utf-8")
+        else:
+            continue
+        m = re.search(r"^# (.+)$", text, re.MULTILINE)
+        if m:
+            titles[str(path.relative_to(ROOT))] = m[1]
+    return titles
+
+
+def test_no_quote_marks_in_page_titles():
+    """sphinx-proof's LaTeX writer labels a statement with the docname of the section whose names
+    hold the page title (``find_parent``); smart quotes turn ``'`` into ``’`` in the title but not in
+    the names, so a title with a quote mark loses the docname: ``\\label{None:paper-cor-2}``, and
+    every reference to the page's statements printed "??" (three in the 659-page PDF)."""
+    quoted = {page: title for page, title in page_titles().items() if re.search("['\"‘’“”]", title)}
+    assert len(page_titles()) >= 29
+    assert not quoted, f"page titles with quote marks (reword them): {quoted}"
