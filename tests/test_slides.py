@@ -11,8 +11,9 @@ the site build fill; the test runs last, on whichever worker is free, when they 
 plus the tagged stub, and the index page, are opened from the disk
 (``file://``, the way a lecturer opens them), a few tabs at a time. Each must load with no
 console error and no request to another host, reveal.js must start with all its slides,
-MathJax must typeset every formula (no raw ``$$`` or ``\\(``), every figure must load, and no
-slide may stay taller than the slide after the decks' shrink-to-fit.
+MathJax must typeset every formula (no raw ``$$`` or ``\\(``), every figure must load, no
+slide may stay taller than the slide after the decks' shrink-to-fit, and the speaker notes must
+be there (the notes plugin loaded, one hidden ``aside`` per slide that has notes).
 """
 
 from __future__ import annotations
