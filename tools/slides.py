@@ -255,11 +255,15 @@ class _Selector:
         prose = "\n\n".join(t.strip() for t in self.notes if t.strip())
         self.notes = []
         if prose:
-            slide.notes = _ANCHOR.sub("", self.md(prose)).strip()  # (a page's targets mean nothing here)
+            slide.notes = self.notes_md(prose)
         self.slides.append(slide)
 
     def md(self, text: str) -> str:
         return self.convert.markdown(text).strip()
+
+    def notes_md(self, prose: str) -> str:
+        """Prose for the speaker notes: Markdown without the page's anchors (they mean nothing here)."""
+        return _ANCHOR.sub("", self.md(prose)).strip()
 
     def flush(self) -> None:
         for k in range(0, len(self.pending), EQUATIONS_PER_SLIDE):
@@ -373,7 +377,7 @@ class _Selector:
         rest = "\n\n".join(t.strip() for t in self.notes if t.strip())
         if rest and self.slides:  # prose after the last slide: the last slide's notes
             last = self.slides[-1]
-            last.notes = (last.notes + "\n\n" + _ANCHOR.sub("", self.md(rest))).strip()
+            last.notes = (last.notes + "\n\n" + self.notes_md(rest)).strip()
         return self.slides
 
 
