@@ -80,3 +80,21 @@ def test_paper_labels_are_stated_once():
         for label in re.findall(r"\$\$\s*\((paper-eq-\d+)\)", page.read_text()):
             assert label not in seen, f"{label} is labelled in {seen[label]} and {page.name}"
             seen[label] = page.name
+
+
+_SAYS_EXERCISE_TWICE = re.compile(r"\b[Ee]xercises?\s+\{(?:ref|numref)\}`ex-")
+
+
+def test_references_to_exercises_do_not_repeat_the_word():
+    """A ``{ref}`` to an exercise renders as "Exercise 50" (sphinx-exercise's title), so prose that
+    writes "Exercise {ref}`ex-...`" showed "Exercise Exercise 50" on the site (eight places)."""
+    sources = [p for p in sorted((ROOT / "chapters").rglob("*")) if p.suffix in (".ipynb", ".md")]
+    sources += sorted((ROOT / "course").glob("*.md"))
+    found = []
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".ipynb":
+            text = "\n".join("".join(c["source"]) for c in json.loads(text)["cells"] if c["cell_type"] == "markdown")
+        found += [f"{path.relative_to(ROOT)}: {m.group(0)}" for m in _SAYS_EXERCISE_TWICE.finditer(text)]
+    assert len(sources) > 30
+    assert not found, "write {ref}`ex-...` alone, it says 'Exercise N' itself:\n" + "\n".join(found)
