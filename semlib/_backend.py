@@ -22,6 +22,12 @@ def is_torch(x: Any) -> bool:
     return type(x).__module__.startswith("torch") and hasattr(x, "detach")
 
 
+def check_same_backend(a: Any, a_name: str, b: Any, b_name: str) -> None:
+    """Raise ``TypeError`` unless ``a`` and ``b`` are both torch tensors or both not."""
+    if is_torch(a) != is_torch(b):
+        raise TypeError(f"`{a_name}` and `{b_name}` must both be numpy or both be torch")
+
+
 def as_float_array(x: Any, name: str) -> Any:
     """Return ``x`` as a floating array of the same backend, float64 by default.
 

@@ -330,8 +330,7 @@ def _encoder_cov(cov: Any, past: Any, W: Any) -> tuple[Any, int, int]:
     D = int(C.shape[0])
     P = _index_list(past, D, "past")
     Wm = B.as_float_array(W, "W")
-    if B.is_torch(C) != B.is_torch(Wm):
-        raise TypeError("`cov` and `W` must both be numpy or both be torch")
+    B.check_same_backend(C, "cov", Wm, "W")
     if Wm.ndim == 1:
         Wm = Wm[None, :]
     if Wm.ndim != 2 or Wm.shape[1] != len(P):
@@ -545,8 +544,7 @@ def causal_encoders_backward_directed_information(
     blocks = [_index_list(b, D, "x_blocks") for b in x_blocks]
     n = len(blocks)
     Wm = B.as_float_array(W, "W")
-    if B.is_torch(C) != B.is_torch(Wm):
-        raise TypeError("`cov` and `W` must both be numpy or both be torch")
+    B.check_same_backend(C, "cov", Wm, "W")
     if Wm.ndim == 2:
         Wm = Wm[:, None, :]
     if Wm.ndim != 3 or Wm.shape[0] != n or Wm.shape[2] != D:

@@ -375,6 +375,12 @@ def correlated_gaussian_batches(rho: float, d: int, K: int, R: int, seed: Any = 
     return x, y
 
 
+def _gaussian_log_ratio(x: Any, y: Any, r: float) -> Any:
+    """log p(y | x) / p(y) for the correlated Gaussian pair, summed over the last axis (broadcasting)."""
+    v = 1 - r**2
+    return (-0.5 * math.log(v) - (y - r * x) ** 2 / (2 * v) + y**2 / 2).sum(-1)
+
+
 def gaussian_ratio_scores(x: Any, y: Any, rho: float) -> Any:
     r"""Score matrices of the optimal critic for :func:`correlated_gaussian_batches`.
 
@@ -406,17 +412,14 @@ def gaussian_ratio_scores(x: Any, y: Any, rho: float) -> Any:
     r = _check_rho(rho)
     xa = B.as_float_array(x, "x")
     ya = B.as_float_array(y, "y")
-    if B.is_torch(xa) != B.is_torch(ya):
-        raise TypeError("`x` and `y` must both be numpy or both be torch")
+    B.check_same_backend(xa, "x", ya, "y")
     if xa.ndim < 2 or tuple(xa.shape) != tuple(ya.shape):
         raise ValueError(
             f"`x` and `y` must have the same shape (..., K, d), got {tuple(xa.shape)} and {tuple(ya.shape)}"
         )
     _check_finite(xa, "x")
     _check_finite(ya, "y")
-    v = 1 - r**2
-    xi, yj = xa[..., :, None, :], ya[..., None, :, :]
-    return (-0.5 * math.log(v) - (yj - r * xi) ** 2 / (2 * v) + yj**2 / 2).sum(-1)
+    return _gaussian_log_ratio(xa[..., :, None, :], ya[..., None, :, :], r)
 
 
 def gaussian_ratio_critic(x: Any, y: Any, rho: float) -> Any:
@@ -461,14 +464,12 @@ def gaussian_ratio_critic(x: Any, y: Any, rho: float) -> Any:
     r = _check_rho(rho)
     xa = B.as_float_array(x, "x")
     ya = B.as_float_array(y, "y")
-    if B.is_torch(xa) != B.is_torch(ya):
-        raise TypeError("`x` and `y` must both be numpy or both be torch")
+    B.check_same_backend(xa, "x", ya, "y")
     if xa.ndim < 1 or tuple(xa.shape) != tuple(ya.shape):
         raise ValueError(f"`x` and `y` must have the same shape (..., d), got {tuple(xa.shape)} and {tuple(ya.shape)}")
     _check_finite(xa, "x")
     _check_finite(ya, "y")
-    v = 1 - r**2
-    out = (-0.5 * math.log(v) - (ya - r * xa) ** 2 / (2 * v) + ya**2 / 2).sum(-1)
+    out = _gaussian_log_ratio(xa, ya, r)
     return float(out) if not B.is_torch(out) and out.ndim == 0 else out
 
 
@@ -538,8 +539,7 @@ class ConcatCritic(nn.Module):
 def _check_joint_marginal(joint: Any, marginal: Any) -> tuple[Any, Any, bool]:
     j, was_numpy = _as_tensor(joint, "joint")
     m, _ = _as_tensor(marginal, "marginal")
-    if B.is_torch(joint) != B.is_torch(marginal):
-        raise TypeError("`joint` and `marginal` must both be numpy or both be torch")
+    B.check_same_backend(joint, "joint", marginal, "marginal")
     if j.numel() == 0 or m.numel() == 0:
         raise ValueError("`joint` and `marginal` must be non-empty")
     _check_finite(j, "joint")

@@ -354,8 +354,7 @@ def append_linear(cov: Any, M: Any) -> Any:
     """
     C = _check_cov(cov)
     Mm = B.as_float_array(M, "M")
-    if B.is_torch(C) != B.is_torch(Mm):
-        raise TypeError("`cov` and `M` must both be numpy or both be torch")
+    B.check_same_backend(C, "cov", Mm, "M")
     if Mm.ndim != 2 or Mm.shape[1] != C.shape[0]:
         raise ValueError(f"`M` must have shape (r, {C.shape[0]}), got {tuple(Mm.shape)}")
     _check_finite(Mm, "M")
