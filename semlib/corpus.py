@@ -23,10 +23,7 @@ capstone (``06_conclusions/capstone``).
 from __future__ import annotations
 
 import hashlib
-import importlib
-import inspect
 import sys
-import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -91,7 +88,14 @@ def _default_modules() -> list[str]:
     return sorted(m for m in sys.stdlib_module_names if not m.startswith("_") and m not in _SKIP)
 
 
-def _docstrings_of(module: Any) -> list[str | None]:
+#: Run by a fresh interpreter (``python -I``): reads the docstrings of the modules named in
+#: ``argv[1]`` (JSON) and writes ``{"docs": [...], "failed": {name: error}}`` to the file ``argv[2]``.
+#: A fresh process, because a running one may have replaced standard-library objects: the
+#: IPython kernel swaps ``pdb.Pdb`` for its own debugger, whose docstrings are not the stdlib's.
+_COLLECT = r"""
+import importlib, inspect, json, sys, warnings
+
+def docstrings_of(module):
     name = module.__name__
     found = [inspect.getdoc(module)]
     for attr, obj in sorted(vars(module).items()):
@@ -100,12 +104,27 @@ def _docstrings_of(module: Any) -> list[str | None]:
         if inspect.isclass(obj) or inspect.isfunction(obj):
             found.append(inspect.getdoc(obj))
         if inspect.isclass(obj):
-            found.extend(
-                inspect.getdoc(m)
-                for a, m in sorted(vars(obj).items())
-                if not a.startswith("_") and inspect.isfunction(m)
-            )
+            found.extend(inspect.getdoc(m) for a, m in sorted(vars(obj).items())
+                         if not a.startswith("_") and inspect.isfunction(m))
     return found
+
+names, out, min_chars = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+seen, docs, failed = set(), [], {}
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # deprecated modules warn on import
+    for name in names:
+        try:
+            module = importlib.import_module(name)
+        except Exception as err:  # platform-specific modules
+            failed[name] = repr(err)
+            continue
+        for doc in docstrings_of(module):
+            if doc and len(doc) >= min_chars and doc not in seen:
+                seen.add(doc)
+                docs.append(doc)
+with open(out, "w", encoding="utf-8") as f:
+    json.dump({"docs": docs, "failed": failed}, f)
+"""
 
 
 def stdlib_docstrings(modules: Sequence[str] | None = None, *, min_chars: int = 40) -> list[str]:
@@ -115,6 +134,11 @@ def stdlib_docstrings(modules: Sequence[str] | None = None, *, min_chars: int = 
     public classes and functions (sorted by name), then those of each class's
     public methods. Docstrings are cleaned with ``inspect.getdoc``;
     duplicates and those shorter than ``min_chars`` are dropped.
+
+    The modules are read by a fresh, isolated interpreter (``python -I``, about
+    2 s for the whole library), not by the calling process: a running process
+    may have replaced standard-library objects (the IPython kernel swaps
+    ``pdb.Pdb`` for its own debugger), and the corpus must not depend on that.
 
     Parameters
     ----------
@@ -128,13 +152,16 @@ def stdlib_docstrings(modules: Sequence[str] | None = None, *, min_chars: int = 
     Returns
     -------
     list of str
-        One document per docstring. Same Python version, same list.
+        One document per docstring. Same Python version, same list, in a
+        script, a test or a notebook kernel.
 
     Raises
     ------
     ValueError
         If ``min_chars`` is negative, or a module named in ``modules`` cannot
         be imported, or nothing is left.
+    RuntimeError
+        If the interpreter that reads the modules fails.
 
     Examples
     --------
@@ -142,27 +169,33 @@ def stdlib_docstrings(modules: Sequence[str] | None = None, *, min_chars: int = 
     >>> docs[0].startswith("JSON (JavaScript Object Notation)")
     True
     """
+    import json
+    import os
+    import subprocess
+    import tempfile
+
     if isinstance(min_chars, bool) or not isinstance(min_chars, int) or min_chars < 0:
         raise ValueError(f"`min_chars` must be a non-negative int, got {min_chars!r}")
     if modules is not None and (isinstance(modules, str) or not all(isinstance(m, str) for m in modules)):
         raise TypeError("`modules` must be a sequence of module names (str)")
-    explicit = modules is not None
     names = list(modules) if modules is not None else _default_modules()
-    seen: set[str] = set()
-    docs: list[str] = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # deprecated modules warn on import
-        for name in names:
-            try:
-                module = importlib.import_module(name)
-            except Exception as err:  # platform-specific modules
-                if explicit:
-                    raise ValueError(f"`modules`: cannot import {name!r} ({err})") from err
-                continue
-            for doc in _docstrings_of(module):
-                if doc and len(doc) >= min_chars and doc not in seen:
-                    seen.add(doc)
-                    docs.append(doc)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "docs.json")
+        run = subprocess.run(
+            [sys.executable, "-I", "-c", _COLLECT, json.dumps(names), out, str(min_chars)],
+            capture_output=True,
+            text=True,
+            cwd=tmp,
+            check=False,
+        )
+        if run.returncode != 0 or not os.path.exists(out):
+            raise RuntimeError(f"reading the standard library's docstrings failed:\n{run.stderr[-2000:]}")
+        with open(out, encoding="utf-8") as f:
+            result = json.load(f)
+    if modules is not None and result["failed"]:
+        name, err = next(iter(result["failed"].items()))
+        raise ValueError(f"`modules`: cannot import {name!r} ({err})")
+    docs: list[str] = result["docs"]
     if not docs:
         raise ValueError("no docstring is left: lower `min_chars` or name other `modules`")
     return docs

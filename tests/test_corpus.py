@@ -35,6 +35,26 @@ def test_explicit_modules_and_errors():
         corpus.stdlib_docstrings(["json"], min_chars=10**9)
 
 
+def test_corpus_does_not_depend_on_the_calling_process(monkeypatch):
+    """The IPython kernel replaces pdb.Pdb by its own debugger; read in that process, the corpus
+    lost pdb's 47 command docstrings, so a notebook and a script saw different texts."""
+    import pdb  # noqa: T100 -- the module whose class the kernel replaces, not a breakpoint
+
+    clean = corpus.stdlib_docstrings(["pdb"])
+    assert pdb.Pdb.do_next.__doc__.strip().split("\n")[0].strip() in "\n".join(clean)
+    replacement = type("Pdb", (pdb.Pdb,), {"__module__": "IPython.core.debugger"})
+    monkeypatch.setattr(pdb, "Pdb", replacement)
+    assert corpus.stdlib_docstrings(["pdb"]) == clean
+
+
+def test_a_failing_reader_raises(monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "executable", "/bin/false")
+    with pytest.raises(RuntimeError, match="docstrings"):
+        corpus.stdlib_docstrings(["json"])
+
+
 def test_split_keeps_documents_whole_and_is_seeded(docs):
     train, test = corpus.split_documents(docs, 0.1, seed=3)
     assert len(train) + len(test) == len(docs)
