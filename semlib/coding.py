@@ -57,6 +57,7 @@ __all__ = [
     "arithmetic_encode",
     "arithmetic_decode",
     "arithmetic_code_bound",
+    "coded_probabilities",
     "context_ids",
     "adaptive_code_lengths",
     "ngram_cross_entropy",
@@ -575,6 +576,60 @@ def arithmetic_code_bound(q_hat: Any, totals: Any, *, precision: int = 48) -> fl
     if not np.all(np.isfinite(F)) or np.any(F > 2.0 ** (P - 2)) or np.any(F < 1):
         raise ValueError("`totals` must lie in [1, 2**(precision-2)]")
     return ideal_code_length(q_hat) + 2.0 + float(-np.log2(1.0 - F / 2.0 ** (P - 2)).sum())
+
+
+@numpy_core("symbols", "model")
+def coded_probabilities(symbols: Sequence[int] | np.ndarray, model: Any) -> tuple[np.ndarray, np.ndarray]:
+    r"""The probabilities the arithmetic coder uses for ``symbols``, and the frequency totals.
+
+    Drives ``model`` as :func:`arithmetic_encode` does (``reset()``, then
+    ``frequencies()`` and ``update()`` at each step) and records
+    :math:`\hat q_t(x_t) = f_t(x_t)/F_t` and :math:`F_t`, the two inputs of
+    :func:`arithmetic_code_bound`. Compared with the model's float
+    probabilities :math:`q_t(x_t)` they give the quantisation overhead
+    :math:`\log_2(q_t(x_t)/\hat q_t(x_t))` of each step.
+
+    Parameters
+    ----------
+    symbols : sequence of int, shape (n,)
+    model : SequentialModel or array-like, shape (n, V)
+        As in :func:`arithmetic_encode`; it is ``reset()`` first and left after the last symbol.
+
+    Returns
+    -------
+    q_hat : numpy.ndarray, shape (n,)
+        Quantised probability of each coded symbol, in (0, 1].
+    totals : numpy.ndarray, shape (n,)
+        Frequency total :math:`F_t` at each step (float64; exact below :math:`2^{53}`).
+
+    Raises
+    ------
+    ValueError
+        If a symbol lies outside the model's alphabet or a frequency is below 1.
+
+    Examples
+    --------
+    >>> from semlib.coding import AdaptiveContextModel, coded_probabilities
+    >>> q_hat, totals = coded_probabilities([0, 0, 1], AdaptiveContextModel(2, 0, "kt"))
+    >>> [round(float(q), 4) for q in q_hat], totals.tolist()
+    ([0.5, 0.75, 0.1667], [2.0, 4.0, 6.0])
+    """
+    x = _as_symbols(symbols)
+    m = _as_model(model)
+    m.reset()
+    q_hat, totals = np.empty(x.size), np.empty(x.size)
+    for t, a in enumerate(x.tolist()):
+        f = m.frequencies()
+        if a >= len(f):
+            raise ValueError(
+                f"`symbols` has the symbol {a} at position {t}, outside the model's alphabet 0..{len(f) - 1}"
+            )
+        if int(f[a]) < 1:
+            raise ValueError("every frequency must be >= 1 (symbol of frequency 0)")
+        totals[t] = float(f.sum())
+        q_hat[t] = int(f[a]) / totals[t]
+        m.update(a)
+    return q_hat, totals
 
 
 # ----------------------------------------------------------------------------- vectorised models

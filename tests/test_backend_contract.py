@@ -256,6 +256,7 @@ ARRAY: dict[str, Entry] = {
     "coding.arithmetic_encode": E(lambda: ((SYMBOLS[:5], pmf(5, 3)), {})),
     "coding.arithmetic_decode": E(lambda: ((_codeword(), pmf(5, 3)), {})),
     "coding.arithmetic_code_bound": E(lambda: ((pmf(5), np.full(5, 2.0**16)), {})),
+    "coding.coded_probabilities": E(lambda: ((SYMBOLS[:5], pmf(5, 3)), {})),
     "coding.context_ids": E(lambda: ((SYMBOLS, 2, 3), {})),
     "coding.adaptive_code_lengths": E(lambda: ((SYMBOLS, 1, 3), {})),
     "coding.ngram_cross_entropy": E(lambda: ((SYMBOLS, SYMBOLS[:6], 1, 3), {})),

@@ -16,15 +16,8 @@ from semlib.corpus import plugin_entropy
 
 
 def _q_hat_and_totals(symbols, model):
-    """Quantised probabilities of the coded symbols and frequency totals, by replaying the model."""
-    model.reset()
-    q, F = [], []
-    for a in symbols:
-        f = model.frequencies()
-        q.append(f[a] / f.sum())
-        F.append(f.sum())
-        model.update(int(a))
-    return np.array(q), np.array(F)
+    """Quantised probabilities of the coded symbols and frequency totals (the function under test)."""
+    return C.coded_probabilities(symbols, model)
 
 
 # ----------------------------------------------------------------------------- ideal lengths, quantisation
@@ -122,6 +115,49 @@ def test_kt_frequencies_exact_and_no_overhead():
     assert np.allclose(q_hat, exact, rtol=0, atol=1e-15)  # integers (2n+1)/(2n_c+V): no quantisation
     code = C.arithmetic_encode(x, model)
     assert C.ideal_code_length(q_hat) <= code.n_bits <= C.ideal_code_length(q_hat) + 2 + 1e-6
+
+
+def test_coded_probabilities_replay_the_model():
+    """q_hat_t = f_t(x_t) / F_t as the coder sees them: a static table, by hand."""
+    rng = np.random.default_rng(5)
+    p = rng.dirichlet(np.ones(6), size=40)
+    x = np.array([rng.choice(6, p=row) for row in p])
+    f = C.quantize(p, 12)
+    q_hat, F = C.coded_probabilities(x, C.PredictiveTable(f))
+    assert q_hat.shape == F.shape == (40,) and q_hat.dtype == F.dtype == np.float64
+    assert np.array_equal(F, f.sum(axis=1)) and np.allclose(q_hat, f[np.arange(40), x] / f.sum(axis=1), rtol=1e-15)
+    # the model is reset first: a second call gives the same numbers
+    model = C.AdaptiveContextModel(3, 1, "witten-bell", total_bits=16)
+    first = C.coded_probabilities([0, 1, 2, 1, 0], model)
+    assert all(np.array_equal(a, b) for a, b in zip(first, C.coded_probabilities([0, 1, 2, 1, 0], model)))
+
+
+def test_coded_probabilities_edges():
+    q_hat, F = C.coded_probabilities([], C.AdaptiveContextModel(4, 1))
+    assert q_hat.shape == F.shape == (0,)
+    with pytest.raises(ValueError, match="symbols"):
+        C.coded_probabilities([0, 4], C.AdaptiveContextModel(4, 1))
+    with pytest.raises(ValueError, match="symbols"):
+        C.coded_probabilities([[0, 1]], C.AdaptiveContextModel(4, 1))
+    with pytest.raises(TypeError, match="model"):
+        C.coded_probabilities([0, 1], "kt")
+    with pytest.raises(IndexError, match="no distribution left"):
+        C.coded_probabilities([0, 1, 0], C.PredictiveTable(np.ones((2, 2), dtype=np.int64)))
+
+
+@settings(max_examples=60)
+@given(st.integers(2, 300), st.integers(9, 30), st.integers(0, 2**31 - 1))
+def test_quantisation_cost_per_step_is_bounded(V, b, seed):
+    """f_a = 1 + floor(q_a (2^b - V)) keeps q_hat_a > q_a (1 - V / 2^b): no step costs more than
+    -log2(1 - V / 2^b) bits, whatever the law (the floor f_a >= 1 can only make a step cheaper)."""
+    if 2**b <= V:
+        return
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.full(V, 0.1), size=20)
+    f = C.quantize(p, b)
+    assert f.sum(axis=1).max() <= 2**b
+    cost = np.log2(p / (f / f.sum(axis=1, keepdims=True)))
+    assert cost.max() < -np.log2(1 - V / 2**b) + 1e-12
 
 
 def test_arithmetic_coder_validation():
