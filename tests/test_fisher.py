@@ -183,3 +183,62 @@ def test_autograd_validation():
         fisher.empirical_fisher(log_probs, theta, torch.full((20,), 7))  # label out of range
     with pytest.raises(TypeError):
         fisher.empirical_fisher(log_probs, theta, torch.zeros(20))  # float labels
+
+
+class _ReverseOnlyTanh(torch.autograd.Function):
+    """tanh with a backward and no forward derivative: forward-mode AD cannot differentiate it."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = torch.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (1 - out**2)
+
+
+def _mlp_act(n: int, act=torch.tanh, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.cat([torch.randn(n, 2, generator=g, dtype=torch.float64), torch.ones(n, 1, dtype=torch.float64)], 1)
+
+    def log_probs(th):
+        h = act(X @ th[:24].reshape(8, 3).T)
+        return torch.log_softmax(h @ th[24:].reshape(4, 8).T, dim=1)
+
+    return log_probs, 0.7 * torch.randn(56, generator=g, dtype=torch.float64)
+
+
+def test_jacobian_modes_agree_and_forward_mode_is_chosen_for_many_outputs(monkeypatch):
+    """Forward mode (batched over P) gives the reverse-mode Jacobian; it is used when N*K > P, so
+    memory grows linearly in N (reverse mode needed ~47 GB at N = 12,800 in the information
+    geometry chapter), and a function without forward derivatives falls back to reverse mode."""
+    import torch.autograd.functional as taf
+
+    lp, th = _mlp_act(50)
+    reverse = taf.jacobian(lp, th, vectorize=True)
+    strategies = []
+    real = taf.jacobian
+
+    def spy(*args, **kwargs):
+        strategies.append(kwargs.get("strategy", "reverse-mode"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(taf, "jacobian", spy)
+    F = fisher.fisher_from_logprobs(lp, th)
+    assert strategies == ["forward-mode"]
+    p = lp(th).exp()
+    F_rev = (reverse * p[:, :, None]).flatten(0, 1).T @ reverse.flatten(0, 1) / 50
+    assert torch.allclose(F, F_rev, rtol=0, atol=1e-14)
+    strategies.clear()
+    lp_rev, _ = _mlp_act(50, act=_ReverseOnlyTanh.apply)
+    y = torch.zeros(50, dtype=torch.long)
+    F_emp = fisher.empirical_fisher(lp_rev, th, y)
+    assert strategies == ["forward-mode", "reverse-mode"]
+    assert torch.allclose(F_emp, fisher.empirical_fisher(lp, th, y), rtol=0, atol=1e-14)
+    strategies.clear()
+    lp_few, th_few = _mlp_act(1)  # N*K = 4 outputs < 56 parameters: reverse mode directly
+    fisher.fisher_from_logprobs(lp_few, th_few)
+    assert strategies == ["reverse-mode"]
