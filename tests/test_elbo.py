@@ -160,6 +160,22 @@ def test_training_decreases_loss_and_mle_beats_elbo_on_likelihood():
     assert fits["mixture"] < fits["elbo"]
 
 
+def test_cosine_schedule_anneals_the_rate():
+    """The cosine schedule starts at lr (one step: same as constant) and anneals it (two steps:
+    the second step is half as long, so the fits differ); an unknown schedule is refused."""
+    ids = el.sample_alignment_source(el.LatentAlignmentLM(3, seed=4), 400, 6, seed=0)
+
+    def fit(steps, schedule):
+        m = el.LatentAlignmentLM(3, seed=0)
+        el.train_alignment(m, ids, steps=steps, batch_size=16, lr=0.05, lr_schedule=schedule, progress=False)
+        return torch.cat([p.detach().flatten() for p in m.parameters()])
+
+    assert torch.equal(fit(1, "constant"), fit(1, "cosine"))
+    assert not torch.allclose(fit(2, "constant"), fit(2, "cosine"))
+    with pytest.raises(ValueError, match="lr_schedule"):
+        fit(1, "linear")
+
+
 def test_validation():
     lp, le, _logits, _, _ = _random_case(5)
     out = el.marginal_loglik(lp.numpy(), le.numpy())  # numpy in, numpy out
