@@ -225,3 +225,28 @@ def test_checker_reports_a_broken_page(site, browser, tmp_path):
     found = report[page]
     missed = [e for e in EXPECTED if not any(p.startswith(e) for p in found)]
     assert not missed, "the checker did not report:\n" + "\n".join(missed) + "\n\nit reported:\n" + "\n".join(found)
+
+
+def test_exported_exercise_numbers_match_the_site(site):
+    """The plain-Markdown exports (tools/plain_markdown.py: student, Colab, slides) number the
+    exercises as the site does, across the book in reading order, so "Exercise 50" in a Colab
+    notebook is the site's Exercise 50 (they once restarted at 1 on every page)."""
+    import re
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    import plain_markdown
+
+    index = plain_markdown.BookIndex.build()
+    expected = {label: t.text for label, t in index.targets.items() if t.kind == "exercise"}
+    on_site = {}
+    for page in toc_files():
+        html = (site / f"{page}.html").read_text(errors="replace")
+        for m in re.finditer(
+            r'id="([^"]+)"[^>]*>\s*<p class="admonition-title">\s*<span class="caption-number">(Exercise \d+)', html
+        ):
+            on_site[m.group(1)] = m.group(2)
+    assert len(on_site) >= len(expected) > 50, (
+        f"the site shows {len(on_site)} numbered exercises, the index {len(expected)}"
+    )
+    wrong = {label: (text, on_site.get(label)) for label, text in expected.items() if on_site.get(label) != text}
+    assert not wrong, f"export vs site: {dict(list(wrong.items())[:5])}"

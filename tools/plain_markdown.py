@@ -108,7 +108,6 @@ class BookIndex:
             following = _HEADING.search(text, m.end())
             if following and text[m.end() : following.start()].strip() == "":
                 self.targets[m.group(1)] = Target(_strip_myst_inline(following.group(2)), page, "section")
-        exercises = 0
         for block in _all_blocks(text, split_blocks):
             name = block.name or ""
             label = _options(block.text).get("label", "")
@@ -118,9 +117,10 @@ class BookIndex:
                     f"{kind} {self._number(label, kind, own)}", page, "statement"
                 )
             elif name in ("exercise", "exercise-start"):
-                exercises += 1
+                # numbered across the book in reading order, as the site (sphinx-exercise) numbers them
+                own["exercise"] = own.get("exercise", 0) + 1
                 if label:
-                    self.targets[label] = Target(f"Exercise {exercises}", page, "exercise")
+                    self.targets[label] = Target(f"Exercise {own['exercise']}", page, "exercise")
         for m in _DISPLAY_EQ.finditer(text):
             label = m.group("label")
             self.targets[label] = Target(f"({self._number(label, 'equation', own)})", page, "equation")
