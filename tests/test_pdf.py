@@ -124,3 +124,21 @@ def test_no_quote_marks_in_page_titles():
     quoted = {page: title for page, title in page_titles().items() if re.search("['\"‘’“”]", title)}
     assert len(page_titles()) >= 29
     assert not quoted, f"page titles with quote marks (reword them): {quoted}"
+
+
+def test_cross_page_exercise_references_are_written_in_sphinx_exercise_form():
+    """A reference to an exercise on another page went through Sphinx's ``ref`` role, which asks
+    for a label sphinx-exercise never writes: the PDF printed "Exercise ??". The extension
+    ``_ext/exercise_latex_labels.py`` rewrites it as sphinx-exercise writes same-page references,
+    with the site's number; it is loaded by the book."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "_ext"))
+    import exercise_latex_labels as ext
+
+    ref = r"\hyperref[\detokenize{chapters/p/q:ex-a}]{Exercise \ref{\detokenize{chapters/p/q:ex-a}}}"
+    other = r"\hyperref[\detokenize{chapters/p/q:ex-b}]{Exercise \ref{\detokenize{chapters/p/q:ex-b}}}"
+    out = ext.resolve_cross_page_refs(f"see ({ref}), and ({other}).", {"ex-a": "50"})
+    assert out == rf"see (\hyperref[exercise:ex-a]{{Exercise 50}}), and ({other})."
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert "exercise_latex_labels" in config["sphinx"]["local_extensions"]
