@@ -392,6 +392,16 @@ def _as_model(model: Any) -> Any:
     raise TypeError("`model` must be a SequentialModel (reset/frequencies/update) or an (n, V) array")
 
 
+def _symbol_frequency(f: np.ndarray, a: int, t: int) -> int:
+    """The frequency of symbol ``a`` at step ``t`` in the model's frequencies ``f``, validated."""
+    if a >= len(f):
+        raise ValueError(f"`symbols` has the symbol {a} at position {t}, outside the model's alphabet 0..{len(f) - 1}")
+    fa = int(f[a])
+    if fa < 1:
+        raise ValueError("every frequency must be >= 1 (symbol of frequency 0)")
+    return fa
+
+
 @numpy_core("symbols", "model")
 def arithmetic_encode(symbols: Sequence[int] | np.ndarray, model: Any, *, precision: int = 48) -> Codeword:
     r"""Encode ``symbols`` with an exact integer arithmetic coder.
@@ -438,13 +448,7 @@ def arithmetic_encode(symbols: Sequence[int] | np.ndarray, model: Any, *, precis
         total = int(f.sum())
         if total > quarter:
             raise ValueError(f"frequency total {total} exceeds 2**(precision-2); raise `precision`")
-        if a >= len(f):
-            raise ValueError(
-                f"`symbols` has the symbol {a} at position {t}, outside the model's alphabet 0..{len(f) - 1}"
-            )
-        fa = int(f[a])
-        if fa < 1:
-            raise ValueError("every frequency must be >= 1 (symbol of frequency 0)")
+        fa = _symbol_frequency(f, a, t)
         c_lo = int(f[:a].sum())
         rng = high - low + 1
         high = low + rng * (c_lo + fa) // total - 1
@@ -620,14 +624,9 @@ def coded_probabilities(symbols: Sequence[int] | np.ndarray, model: Any) -> tupl
     q_hat, totals = np.empty(x.size), np.empty(x.size)
     for t, a in enumerate(x.tolist()):
         f = m.frequencies()
-        if a >= len(f):
-            raise ValueError(
-                f"`symbols` has the symbol {a} at position {t}, outside the model's alphabet 0..{len(f) - 1}"
-            )
-        if int(f[a]) < 1:
-            raise ValueError("every frequency must be >= 1 (symbol of frequency 0)")
+        fa = _symbol_frequency(f, a, t)
         totals[t] = float(f.sum())
-        q_hat[t] = int(f[a]) / totals[t]
+        q_hat[t] = fa / totals[t]
         m.update(a)
     return q_hat, totals
 
